@@ -1,0 +1,43 @@
+"""lnfusion: multimodal ultrasound diagnosis of enlarged cervical lymph nodes.
+
+Public names are imported lazily (PEP 562), so ``import lnfusion`` stays light:
+it never imports torch, timm, xgboost or shap.  Those load only when a name
+that needs them is first used.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+from lnfusion.exceptions import LnfusionError  # noqa: E402  (light, always available)
+
+#: public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "Cohort": "lnfusion.data",
+    "CohortSchema": "lnfusion.data",
+    "Descriptor": "lnfusion.data",
+    "Modality": "lnfusion.data",
+    "make_demo_cohort": "lnfusion.datasets",
+    "table_one": "lnfusion.stats",
+    "ImageBranchClassifier": "lnfusion.models",
+    "TabularClassifier": "lnfusion.models",
+    "LateFusionClassifier": "lnfusion.fusion",
+    "evaluate": "lnfusion.evaluation",
+    "explain": "lnfusion.explain",
+}
+
+__all__ = ["__version__", "LnfusionError", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lnfusion' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

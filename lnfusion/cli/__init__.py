@@ -1,0 +1,66 @@
+"""The ``lnfusion`` command line.
+
+Thin by design: each command lives in its own module ``<name>_cmd.py`` exposing
+a click command named ``command``; it parses arguments, calls the library and
+prints.  Modules are imported lazily so ``lnfusion --help`` stays fast and a
+command's heavy dependencies load only when it runs.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from lnfusion import __version__
+
+__all__ = ["main"]
+
+#: command name -> (module, one-line help shown by ``lnfusion --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("lnfusion.cli.validate_cmd", "Validate a cohort manifest and print a summary."),
+    "demo": ("lnfusion.cli.demo_cmd", "Build the simulated demo cohort and run the whole pipeline."),
+    "stats": ("lnfusion.cli.stats_cmd", "Write a clinical Table 1 for a manifest."),
+    "pretrain": ("lnfusion.cli.pretrain_cmd", "Pre-train an encoder on a public medical image dataset."),
+    "train": ("lnfusion.cli.train_cmd", "Train a late-fusion model from a YAML config."),
+    "evaluate": ("lnfusion.cli.evaluate_cmd", "Evaluate a saved model on a manifest."),
+    "predict": ("lnfusion.cli.predict_cmd", "Write per-class probabilities for a manifest."),
+    "explain": ("lnfusion.cli.explain_cmd", "Write explanation cards and global plots."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, short_help = COMMANDS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return _not_available(name, short_help)
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _not_available(name: str, short_help: str) -> click.Command:
+    @click.command(name=name, help=f"{short_help}\n\nNot available in this version yet.",
+                   context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def stub(args: tuple[str, ...]) -> None:
+        raise click.ClickException(f"'lnfusion {name}' is not available in this version yet")
+
+    return stub
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lnfusion")
+def main() -> None:
+    """lnfusion: multimodal ultrasound diagnosis of enlarged cervical lymph nodes."""

@@ -1,0 +1,153 @@
+"""Exceptions raised by lnfusion.
+
+Every error lnfusion raises on purpose is a subclass of :class:`LnfusionError`,
+so ``except LnfusionError`` catches them all.  Subclasses also inherit from the
+closest built-in exception (``ValueError``, ``FileNotFoundError``, ...) so that
+generic handlers keep working.
+
+Messages name the offending file, row or column, what was expected and what was
+received.  Row numbers are 1-based data rows of the manifest as a spreadsheet
+shows them (header = row 1, first data row = row 2) and are also available as
+the ``row`` attribute (0-based position) where relevant.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "LnfusionError",
+    "DataError",
+    "SchemaError",
+    "ManifestError",
+    "UnknownLabelError",
+    "CategoryLevelError",
+    "NonNumericError",
+    "DuplicateIdError",
+    "ConflictingLabelError",
+    "EmptyClassError",
+    "RoiError",
+    "ImageError",
+    "MissingImageError",
+    "CorruptImageError",
+    "ConfigError",
+    "NotFittedError",
+    "PersistenceError",
+    "FormatVersionError",
+    "IntegrityError",
+    "StatsError",
+    "SeparationError",
+    "SingularDesignError",
+    "NotAvailableError",
+]
+
+
+class LnfusionError(Exception):
+    """Base class of every error raised by lnfusion."""
+
+
+class DataError(LnfusionError, ValueError):
+    """Input data (a manifest, a table, an array) is not what was expected."""
+
+
+class SchemaError(DataError):
+    """A cohort schema is invalid or a manifest lacks a column the schema declares."""
+
+
+class ManifestError(DataError):
+    """A value in a manifest row is invalid.
+
+    Parameters
+    ----------
+    message : str
+        Full human-readable message (already names row, column and value).
+    row : int, optional
+        0-based position of the offending row in the manifest.
+    column : str, optional
+        Name of the offending column.
+    """
+
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
+        super().__init__(message)
+        self.row = row
+        self.column = column
+
+
+class UnknownLabelError(ManifestError):
+    """A label is not one of the declared class names."""
+
+
+class CategoryLevelError(ManifestError):
+    """A categorical or ordinal descriptor holds a value outside its allowed levels."""
+
+
+class NonNumericError(ManifestError):
+    """A continuous descriptor holds a value that is not a number."""
+
+
+class DuplicateIdError(ManifestError):
+    """The same patient/node id appears on more than one row."""
+
+
+class ConflictingLabelError(ManifestError):
+    """One patient carries different labels on different rows."""
+
+
+class EmptyClassError(DataError):
+    """A declared class has no patient."""
+
+
+class RoiError(ManifestError):
+    """A region-of-interest box is malformed or lies outside its image."""
+
+
+class ImageError(DataError):
+    """An image file cannot be used."""
+
+    def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.row = row
+        self.column = column
+
+
+class MissingImageError(ImageError, FileNotFoundError):
+    """An image path in the manifest points to no file."""
+
+
+class CorruptImageError(ImageError):
+    """An image file exists but cannot be decoded."""
+
+
+class ConfigError(LnfusionError, ValueError):
+    """A configuration file or parameter value is invalid."""
+
+
+class NotFittedError(LnfusionError, AttributeError):
+    """An estimator was used before ``fit`` was called."""
+
+
+class PersistenceError(LnfusionError, OSError):
+    """A saved model folder cannot be read or written."""
+
+
+class FormatVersionError(PersistenceError):
+    """A saved model was written by an incompatible format version."""
+
+
+class IntegrityError(PersistenceError):
+    """A file of a saved model is missing or its content was altered."""
+
+
+class StatsError(LnfusionError, ValueError):
+    """A statistical procedure cannot be carried out on the given data."""
+
+
+class SeparationError(StatsError):
+    """Perfect or quasi-perfect separation in a logistic regression."""
+
+
+class SingularDesignError(StatsError):
+    """A design matrix is singular (collinear or constant columns)."""
+
+
+class NotAvailableError(LnfusionError, NotImplementedError):
+    """A feature is not available in this version or environment."""
