@@ -1,0 +1,81 @@
+"""Cohort data layer: manifest schema, validation, image reading, splits, layouts.
+
+``import lnfusion.data`` never imports torch; :func:`build_transform` and
+:class:`ImageDataset` (which need torch) load on first use.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lnfusion.data.cohort import Cohort, CohortSummary
+from lnfusion.data.imageio import ImageSize, image_size, read_image
+from lnfusion.data.layouts import (
+    UnpairedReport,
+    load_busi,
+    load_medmnist_npz,
+    load_study_layout,
+    parse_class_map,
+    read_medmnist_npz,
+)
+from lnfusion.data.schema import (
+    DEFAULT_CLASSES,
+    DEFAULT_MODALITIES,
+    CohortSchema,
+    Descriptor,
+    Modality,
+)
+from lnfusion.data.splits import (
+    PatientSplit,
+    PatientStratifiedKFold,
+    leave_one_site_out,
+    split_patients,
+)
+from lnfusion.data.validation import ValidationReport, validate_manifest
+
+__all__ = [
+    "DEFAULT_CLASSES",
+    "DEFAULT_MODALITIES",
+    "AugmentConfig",
+    "Cohort",
+    "CohortSchema",
+    "CohortSummary",
+    "Descriptor",
+    "ImageDataset",
+    "ImageSize",
+    "ImageTransform",
+    "Modality",
+    "PatientSplit",
+    "PatientStratifiedKFold",
+    "UnpairedReport",
+    "ValidationReport",
+    "build_transform",
+    "image_size",
+    "leave_one_site_out",
+    "load_busi",
+    "load_medmnist_npz",
+    "load_study_layout",
+    "parse_class_map",
+    "read_image",
+    "read_medmnist_npz",
+    "split_patients",
+    "validate_manifest",
+]
+
+# Names whose modules import torch: loaded on first access (PEP 562).
+_LAZY = {
+    "AugmentConfig": "lnfusion.data.transforms",
+    "ImageTransform": "lnfusion.data.transforms",
+    "build_transform": "lnfusion.data.transforms",
+    "ImageDataset": "lnfusion.data.dataset",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lnfusion.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,353 @@
+"""A validated cohort: one row per node, its labels, patients, sites, descriptors and images.
+
+Build it with :meth:`Cohort.from_manifest`; every estimator in lnfusion takes a
+:class:`Cohort` as ``X``.  Accessors return copies, so callers cannot change a
+cohort by accident.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lnfusion.data.schema import CohortSchema
+from lnfusion.data.validation import Roi, _Parsed, validate_manifest
+from lnfusion.exceptions import DataError, SchemaError
+
+__all__ = ["Cohort", "CohortSummary"]
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    """Counts describing a cohort (what ``lnfusion validate`` prints).
+
+    Attributes
+    ----------
+    source : str
+        Manifest the cohort came from.
+    n_patients, n_nodes : int
+        Number of patients and of nodes (rows).
+    classes : tuple of str
+        Class names in index order.
+    nodes_per_class, patients_per_class : dict
+        Class name -> count.
+    images_per_modality : dict
+        Modality -> number of images.
+    nodes_with_modality, nodes_missing_modality : dict
+        Modality -> number of nodes that have / lack at least one image of it.
+    nodes_per_site_class : dict or None
+        Site -> {class name -> number of nodes}; None without a site column.
+    missing_descriptors : dict
+        Descriptor -> number of empty values.
+    """
+
+    source: str
+    n_patients: int
+    n_nodes: int
+    classes: tuple[str, ...]
+    nodes_per_class: dict[str, int]
+    patients_per_class: dict[str, int]
+    images_per_modality: dict[str, int]
+    nodes_with_modality: dict[str, int]
+    nodes_missing_modality: dict[str, int]
+    nodes_per_site_class: dict[str, dict[str, int]] | None
+    missing_descriptors: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-compatible objects."""
+        out = asdict(self)
+        out["classes"] = list(self.classes)
+        return out
+
+    def to_text(self) -> str:
+        """The summary as an aligned plain-text report."""
+        n_sites = len(self.nodes_per_site_class) if self.nodes_per_site_class is not None else 0
+        lines = [f"Cohort from {self.source}",
+                 f"  patients: {self.n_patients}   nodes: {self.n_nodes}"
+                 + (f"   sites: {n_sites}" if n_sites else "")]
+        classes = pd.DataFrame({"nodes": self.nodes_per_class, "patients": self.patients_per_class})
+        lines += ["", "Classes:", _indent(classes.to_string())]
+        mods = pd.DataFrame({"images": self.images_per_modality,
+                             "nodes with": self.nodes_with_modality,
+                             "nodes missing": self.nodes_missing_modality})
+        lines += ["", "Images per modality:", _indent(mods.to_string())]
+        if self.nodes_per_site_class is not None:
+            sites = pd.DataFrame.from_dict(self.nodes_per_site_class, orient="index",
+                                           columns=list(self.classes))
+            sites["total"] = sites.sum(axis=1)
+            sites.index.name = "site"
+            lines += ["", "Class balance per site (nodes):", _indent(sites.to_string())]
+        if self.missing_descriptors:
+            desc = pd.Series(self.missing_descriptors, name="missing").to_frame()
+            lines += ["", "Descriptors (empty values):", _indent(desc.to_string())]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+class Cohort:
+    """A validated cohort, one row per node (lesion).
+
+    Build with :meth:`from_manifest`; see ``docs/manifest.md`` for the
+    manifest format.  Class indices follow ``classes``; the patient (``groups``)
+    is the unit of splitting.
+
+    Examples
+    --------
+    >>> cohort = Cohort.from_manifest("manifest.csv")     # doctest: +SKIP
+    >>> cohort.y, cohort.groups, cohort.images("bmode")    # doctest: +SKIP
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("build a Cohort with Cohort.from_manifest(manifest, schema=None, root=None)")
+
+    @classmethod
+    def _from_parsed(cls, parsed: _Parsed) -> Cohort:
+        self = object.__new__(cls)
+        self._schema = parsed.schema
+        self._table = parsed.table.reset_index(drop=True)
+        self._root = parsed.root
+        self._source = parsed.source
+        self._y = parsed.y
+        self._groups = parsed.groups
+        self._sites = parsed.sites
+        self._images = parsed.images
+        self._rois = parsed.rois
+        return self
+
+    @classmethod
+    def from_manifest(cls, manifest: str | os.PathLike | pd.DataFrame,
+                      schema: CohortSchema | str | os.PathLike | None = None,
+                      root: str | os.PathLike | None = None,
+                      check_images: bool = True,
+                      allow_empty_classes: bool = False,
+                      source: str | None = None) -> Cohort:
+        """Read and validate a manifest.
+
+        Parameters
+        ----------
+        manifest : path-like or DataFrame
+            CSV/TSV/Parquet file or DataFrame, one row per node (never modified).
+        schema : CohortSchema or path-like, optional
+            The schema or its JSON file.  Default: ``schema.json`` beside the
+            manifest, else the default schema restricted to the modality
+            columns present.
+        root : path-like, optional
+            Folder relative image paths resolve against.  Default: the
+            manifest's folder (the current folder for a DataFrame).
+        check_images : bool
+            Check that every image exists and its header decodes (cheap, no
+            pixel decoding) and that ROIs lie inside their image.
+        allow_empty_classes : bool
+            Accept a declared class with no patient (e.g. an external test set).
+        source : str, optional
+            Name of a DataFrame manifest in messages and summaries (default
+            ``"manifest DataFrame"``).
+
+        Returns
+        -------
+        Cohort
+
+        Raises
+        ------
+        SchemaError
+            A column the schema declares is missing, or the schema is invalid.
+        ManifestError
+            A cell is invalid (subclasses name the problem: UnknownLabelError,
+            CategoryLevelError, NonNumericError, DuplicateIdError,
+            ConflictingLabelError, RoiError).
+        MissingImageError, CorruptImageError
+            An image is missing or cannot be decoded.
+        EmptyClassError
+            A declared class has no patient.
+
+        Notes
+        -----
+        The first problem is raised and its message counts the others; use
+        :func:`lnfusion.data.validate_manifest` (or ``lnfusion validate``) to
+        list them all.
+        """
+        report = validate_manifest(manifest, schema=schema, root=root, check_images=check_images,
+                                   allow_empty_classes=allow_empty_classes, source=source)
+        report.raise_first()
+        return report.cohort
+
+    # -- accessors ---------------------------------------------------------------------
+    @property
+    def schema(self) -> CohortSchema:
+        """The schema the cohort was validated against."""
+        return self._schema
+
+    @property
+    def source(self) -> str:
+        """The manifest file (or ``"manifest DataFrame"``)."""
+        return self._source
+
+    @property
+    def root(self) -> Path:
+        """Folder relative image paths were resolved against."""
+        return self._root
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names; a class index is a position in this tuple."""
+        return self._schema.classes
+
+    @property
+    def y(self) -> np.ndarray:
+        """Class index per node (int64)."""
+        return self._y.copy()
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Class name per node."""
+        return np.asarray(self.classes, dtype=object)[self._y]
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Patient id per node (object array of str); use as ``groups`` in splitters."""
+        return self._groups.copy()
+
+    @property
+    def sites(self) -> np.ndarray | None:
+        """Site per node (object array of str), or None when the manifest has no site column."""
+        return None if self._sites is None else self._sites.copy()
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """Modality names, in schema order."""
+        return tuple(self._schema.modalities)
+
+    @property
+    def descriptors(self) -> pd.DataFrame:
+        """Descriptor values (n_nodes x descriptors).
+
+        Categorical and ordinal descriptors are pandas Categoricals whose
+        categories are the declared levels (ordered for ordinal); continuous
+        descriptors are float.  Empty cells are NaN.
+        """
+        return self._table[list(self._schema.descriptors)].copy()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The validated manifest, one row per node (a copy)."""
+        return self._table.copy()
+
+    @property
+    def n_patients(self) -> int:
+        """Number of distinct patients."""
+        return int(len(pd.unique(self._groups)))
+
+    def _check_modality(self, modality: str) -> None:
+        if modality not in self._images:
+            raise SchemaError(f"modality {modality!r} is not in this cohort; "
+                              f"modalities: {list(self.modalities)}")
+
+    def images(self, modality: str) -> list[list[str]]:
+        """Absolute image paths per node for ``modality`` (``[]`` when the node lacks it)."""
+        self._check_modality(modality)
+        return [list(paths) for paths in self._images[modality]]
+
+    def rois(self, modality: str) -> list[list[Roi | None]]:
+        """ROI boxes ``(x0, y0, x1, y1)`` per node, aligned with :meth:`images` (None = whole image)."""
+        self._check_modality(modality)
+        return [list(boxes) for boxes in self._rois[modality]]
+
+    def modality_mask(self) -> pd.DataFrame:
+        """Boolean DataFrame (n_nodes x modalities): True where the node has at least one image."""
+        return pd.DataFrame({m: [bool(p) for p in self._images[m]] for m in self.modalities},
+                            index=pd.RangeIndex(len(self)))
+
+    def __len__(self) -> int:
+        return len(self._y)
+
+    @property
+    def shape(self) -> tuple[int]:
+        """``(n_nodes,)``: lets scikit-learn count and index a Cohort used as ``X``."""
+        return (len(self._y),)
+
+    def __getitem__(self, idx: Sequence[int] | np.ndarray | slice) -> Cohort:
+        """``cohort[idx]`` is :meth:`subset` (positions, boolean mask or slice).
+
+        This is what scikit-learn's ``cross_val_predict`` and friends call to
+        split a Cohort passed as ``X``.
+        """
+        if isinstance(idx, tuple) and len(idx) == 2 and idx[1] is Ellipsis:
+            idx = idx[0]  # numpy-style X[key, ...], as scikit-learn writes it
+        if isinstance(idx, slice):
+            idx = np.arange(len(self))[idx]
+        elif np.ndim(idx) == 0:
+            raise DataError("index a Cohort with a sequence of positions, a boolean mask or a slice "
+                            f"(it returns a Cohort); got the scalar {idx!r}")
+        return self.subset(idx)
+
+    def __repr__(self) -> str:
+        return (f"Cohort(n_nodes={len(self)}, n_patients={self.n_patients}, "
+                f"classes={self.classes}, modalities={self.modalities})")
+
+    # -- derived cohorts and reports -------------------------------------------------
+    def subset(self, idx: Sequence[int] | np.ndarray) -> Cohort:
+        """A cohort with the nodes at integer positions ``idx`` (order kept).
+
+        Parameters
+        ----------
+        idx : sequence of int or boolean mask
+            Positions (repeats allowed) or a boolean mask of length ``len(self)``.
+
+        Returns
+        -------
+        Cohort
+        """
+        arr = np.asarray(idx)
+        if arr.dtype == bool:
+            if arr.shape != (len(self),):
+                raise DataError(f"subset mask has shape {arr.shape}; expected ({len(self)},)")
+            arr = np.flatnonzero(arr)
+        elif arr.size == 0:
+            arr = arr.astype(np.int64)
+        elif not np.issubdtype(arr.dtype, np.integer):
+            raise DataError(f"subset expects integer positions or a boolean mask, got dtype {arr.dtype}")
+        arr = arr.ravel()
+        if arr.size and (arr.min() < -len(self) or arr.max() >= len(self)):
+            raise DataError(f"subset positions must lie in [0, {len(self)}); got min {arr.min()}, "
+                            f"max {arr.max()}")
+        parsed = _Parsed(
+            table=self._table.iloc[arr].reset_index(drop=True), schema=self._schema, root=self._root,
+            source=self._source, y=self._y[arr], groups=self._groups[arr],
+            sites=None if self._sites is None else self._sites[arr],
+            images={m: [list(v[i]) for i in arr] for m, v in self._images.items()},
+            rois={m: [list(v[i]) for i in arr] for m, v in self._rois.items()},
+        )
+        return Cohort._from_parsed(parsed)
+
+    def summary(self) -> CohortSummary:
+        """Counts of patients, nodes, images per modality, class balance per site."""
+        classes = self.classes
+        nodes_per_class = {c: int(np.sum(self._y == k)) for k, c in enumerate(classes)}
+        patients_per_class = {c: int(len(pd.unique(self._groups[self._y == k])))
+                              for k, c in enumerate(classes)}
+        images = {m: int(sum(len(p) for p in self._images[m])) for m in self.modalities}
+        with_m = {m: int(sum(bool(p) for p in self._images[m])) for m in self.modalities}
+        per_site = None
+        if self._sites is not None:
+            per_site = {str(s): {c: int(np.sum((self._sites == s) & (self._y == k)))
+                                 for k, c in enumerate(classes)}
+                        for s in sorted(pd.unique(self._sites))}
+        missing = {d: int(self._table[d].isna().sum()) for d in self._schema.descriptors}
+        return CohortSummary(
+            source=self._source, n_patients=self.n_patients, n_nodes=len(self), classes=classes,
+            nodes_per_class=nodes_per_class, patients_per_class=patients_per_class,
+            images_per_modality=images, nodes_with_modality=with_m,
+            nodes_missing_modality={m: len(self) - with_m[m] for m in self.modalities},
+            nodes_per_site_class=per_site, missing_descriptors=missing,
+        )

@@ -1,0 +1,310 @@
+"""The declared shape of a cohort manifest: classes, id columns, descriptors, modalities.
+
+A :class:`CohortSchema` says which manifest column holds what.  It is a frozen
+dataclass that round-trips through JSON (``schema.save("schema.json")`` and
+``CohortSchema.from_json("schema.json")``), so it can live beside the manifest
+it describes.  ``docs/manifest.md`` documents the format for users.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import numbers
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lnfusion.config import JsonConfig
+from lnfusion.exceptions import ConfigError, SchemaError
+
+__all__ = [
+    "DEFAULT_CLASSES",
+    "DEFAULT_MODALITIES",
+    "DESCRIPTOR_KINDS",
+    "Descriptor",
+    "Modality",
+    "CohortSchema",
+]
+
+#: Default class names; the class index of a node is the position of its label here.
+DEFAULT_CLASSES: tuple[str, ...] = ("metastatic", "lymphoma", "benign")
+
+#: Kinds a descriptor column may have.
+DESCRIPTOR_KINDS: tuple[str, ...] = ("categorical", "ordinal", "continuous")
+
+#: Separator between several images (or ROI boxes) in one manifest cell.
+PATH_SEPARATOR = ";"
+
+#: Suffix of the optional ROI column of a modality (``bmode_roi`` for ``bmode``).
+ROI_SUFFIX = "_roi"
+
+
+def _freeze(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def _level(value: Any, where: str) -> str | int | float | bool:
+    """Return a level as a JSON-compatible scalar, or raise ``SchemaError``."""
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        value = value.item()
+    if isinstance(value, (str, bool)) or isinstance(value, numbers.Real):
+        if isinstance(value, float) and value != value:
+            raise SchemaError(f"{where}: a level is NaN; expected a string or number")
+        return value
+    raise SchemaError(f"{where}: level {value!r} is a {type(value).__name__}; "
+                      "expected a string or a number")
+
+
+@dataclass(frozen=True)
+class Descriptor(JsonConfig):
+    """One clinical or sonographic descriptor column of the manifest.
+
+    Parameters
+    ----------
+    kind : {"categorical", "ordinal", "continuous"}
+        ``categorical``: unordered levels; ``ordinal``: ordered levels (listed
+        lowest first); ``continuous``: a number.
+    levels : sequence of str or number, optional
+        Allowed values, required for ``categorical`` and ``ordinal``, absent for
+        ``continuous``.  Numbers and their text form match (``2`` matches ``"2"``).
+    description : str, optional
+        Free text shown in summaries (units, how it was measured).
+
+    Examples
+    --------
+    >>> Descriptor("continuous", description="short-axis diameter, mm")
+    >>> Descriptor("ordinal", levels=(1, 2, 3, 4, 5))
+    """
+
+    kind: str
+    levels: tuple | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in DESCRIPTOR_KINDS:
+            raise SchemaError(f"Descriptor kind {self.kind!r} is not one of {list(DESCRIPTOR_KINDS)}")
+        if self.kind == "continuous":
+            if self.levels is not None:
+                raise SchemaError("a continuous Descriptor takes no levels; "
+                                  f"got levels={self.levels!r}")
+            return
+        if self.levels is None or isinstance(self.levels, (str, bytes)):
+            raise SchemaError(f"a {self.kind} Descriptor needs levels=(...), a sequence of "
+                              f"allowed values; got {self.levels!r}")
+        levels = tuple(_level(v, f"{self.kind} Descriptor") for v in self.levels)
+        if not levels:
+            raise SchemaError(f"a {self.kind} Descriptor needs at least one level")
+        keys = [str(v) for v in levels]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise SchemaError(f"{self.kind} Descriptor levels repeat {dup}; expected distinct levels")
+        _freeze(self, "levels", levels)
+
+    @property
+    def is_categorical(self) -> bool:
+        """True for ``categorical`` and ``ordinal`` descriptors."""
+        return self.kind != "continuous"
+
+
+@dataclass(frozen=True)
+class Modality(JsonConfig):
+    """One imaging modality: a manifest column of image paths.
+
+    Parameters
+    ----------
+    colour : bool
+        True when the colours carry the measurement (colour Doppler,
+        elastography): images are kept RGB and never hue/saturation-jittered.
+        False for greyscale modalities such as B-mode.
+    description : str, optional
+        Free text shown in summaries.
+    """
+
+    colour: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.colour, bool):
+            raise SchemaError(f"Modality colour must be True or False, got {self.colour!r}")
+
+
+#: Default modalities: B-mode (greyscale), colour Doppler and elastography (colour).
+DEFAULT_MODALITIES: dict[str, Modality] = {
+    "bmode": Modality(colour=False, description="B-mode (greyscale)"),
+    "cdfi": Modality(colour=True, description="colour Doppler flow imaging"),
+    "elasto": Modality(colour=True, description="strain/shear-wave elastography (colour map)"),
+}
+
+
+def _check_name(value: Any, what: str, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value:
+        raise SchemaError(f"CohortSchema {what} must be a non-empty column name, got {value!r}")
+
+
+@dataclass(frozen=True)
+class CohortSchema(JsonConfig):
+    """Which manifest column holds what, and what values are allowed.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        Class names; a node's class index is the position of its label.
+    patient : str
+        Column of patient ids (required).  The patient is the unit of splitting.
+    node : str or None
+        Column of node (lesion) ids.  Used when the manifest has it; without it
+        each patient must have exactly one row.  ``(patient, node)`` is unique.
+    label : str
+        Column of class names.
+    site : str or None
+        Column of the hospital / site.  Used when the manifest has it.
+    descriptors : mapping of str to Descriptor
+        Descriptor columns (each must be in the manifest).
+    modalities : mapping of str to Modality
+        Image-path columns (each must be in the manifest; a cell may be empty
+        when the node lacks that modality).  ``<modality>_roi`` columns are
+        optional ROI boxes.
+
+    Examples
+    --------
+    >>> schema = CohortSchema(descriptors={"age": Descriptor("continuous")})
+    >>> schema.save("schema.json")          # doctest: +SKIP
+    >>> CohortSchema.from_json("schema.json") == schema   # doctest: +SKIP
+    True
+    """
+
+    classes: tuple[str, ...] = DEFAULT_CLASSES
+    patient: str = "patient_id"
+    node: str | None = "node_id"
+    label: str = "label"
+    site: str | None = "site"
+    descriptors: Mapping[str, Descriptor] = field(default_factory=dict)
+    modalities: Mapping[str, Modality] = field(default_factory=lambda: dict(DEFAULT_MODALITIES))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.classes, str) or not all(isinstance(c, str) and c for c in self.classes):
+            raise SchemaError(f"CohortSchema classes must be a sequence of non-empty strings, "
+                              f"got {self.classes!r}")
+        classes = tuple(self.classes)
+        if len(classes) < 2:
+            raise SchemaError(f"CohortSchema needs at least two classes, got {list(classes)}")
+        if len(set(classes)) != len(classes):
+            raise SchemaError(f"CohortSchema classes repeat a name: {list(classes)}")
+        _freeze(self, "classes", classes)
+        _check_name(self.patient, "patient")
+        _check_name(self.label, "label")
+        _check_name(self.node, "node", optional=True)
+        _check_name(self.site, "site", optional=True)
+
+        descriptors = {}
+        for name, d in dict(self.descriptors).items():
+            _check_name(name, "descriptor name")
+            if isinstance(d, Mapping):
+                d = Descriptor(**d)
+            if not isinstance(d, Descriptor):
+                raise SchemaError(f"descriptor {name!r} must be a Descriptor, got {type(d).__name__}")
+            descriptors[name] = d
+        modalities = {}
+        for name, m in dict(self.modalities).items():
+            _check_name(name, "modality name")
+            if isinstance(m, Mapping):
+                m = Modality(**m)
+            if not isinstance(m, Modality):
+                raise SchemaError(f"modality {name!r} must be a Modality, got {type(m).__name__}")
+            modalities[name] = m
+        if not modalities:
+            raise SchemaError("CohortSchema needs at least one modality")
+        _freeze(self, "descriptors", descriptors)
+        _freeze(self, "modalities", modalities)
+
+        roles = [self.patient, self.node, self.label, self.site]
+        used: dict[str, str] = {}
+        for role, col in zip(("patient", "node", "label", "site"), roles):
+            if col is not None:
+                used.setdefault(col, role)
+        for kind, names in (("descriptor", descriptors), ("modality", modalities)):
+            for col in names:
+                if col in used:
+                    raise SchemaError(f"column {col!r} is used both as {used[col]} and as {kind}; "
+                                      "expected each column to have one role")
+                used[col] = kind
+        for m in modalities:
+            roi = m + ROI_SUFFIX
+            if roi in used:
+                raise SchemaError(f"column {roi!r} is the ROI column of modality {m!r} and "
+                                  f"cannot also be a {used[roi]}")
+
+    # -- derived ------------------------------------------------------------------------
+    def roi_column(self, modality: str) -> str:
+        """Name of the optional ROI column of ``modality``."""
+        return modality + ROI_SUFFIX
+
+    def class_index(self, name: str) -> int:
+        """Index of class ``name`` (raises ``SchemaError`` when undeclared)."""
+        try:
+            return self.classes.index(name)
+        except ValueError:
+            raise SchemaError(f"class {name!r} is not declared; classes are {list(self.classes)}") from None
+
+    # -- JSON ---------------------------------------------------------------------------
+    def to_json(self) -> str:
+        """The schema as indented JSON; descriptor and modality order is kept (it is meaningful)."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CohortSchema:
+        """Build a schema from the mapping :meth:`to_dict` returns.
+
+        Raises
+        ------
+        SchemaError
+            Unknown keys or invalid values (the message names them).
+        """
+        if not isinstance(data, dict):
+            raise SchemaError(f"CohortSchema: expected a JSON object, got {type(data).__name__}")
+        data = dict(data)
+        try:
+            if "descriptors" in data:
+                data["descriptors"] = {k: Descriptor.from_dict(v) for k, v in dict(data["descriptors"]).items()}
+            if "modalities" in data:
+                data["modalities"] = {k: Modality.from_dict(v) for k, v in dict(data["modalities"]).items()}
+            if "classes" in data and isinstance(data["classes"], list):
+                data["classes"] = tuple(data["classes"])
+            return super().from_dict(data)
+        except ConfigError as exc:
+            if isinstance(exc.__cause__, SchemaError):
+                raise exc.__cause__ from None
+            raise SchemaError(str(exc)) from exc
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> CohortSchema:
+        """Read a schema written by :meth:`save`.
+
+        Raises
+        ------
+        SchemaError
+            The file is missing, is not JSON, or does not describe a valid schema;
+            the message names the file.
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SchemaError(f"{path}: schema file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{path}: not valid JSON ({exc})") from exc
+        try:
+            return cls.from_dict(data)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc}") from exc
+
+    def with_modalities(self, names: Any) -> CohortSchema:
+        """Return a copy keeping only the modalities in ``names`` (order of ``names``)."""
+        missing = [n for n in names if n not in self.modalities]
+        if missing:
+            raise SchemaError(f"modalities {missing} are not declared; declared: {list(self.modalities)}")
+        return dataclasses.replace(self, modalities={n: self.modalities[n] for n in names})

@@ -1,0 +1,87 @@
+"""``lnfusion validate`` on a fixture manifest and on a study-layout folder."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from lnfusion.cli import main
+
+
+def _png(path, colour=False):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = (16, 24, 3) if colour else (16, 24)
+    Image.fromarray(np.full(shape, 100, np.uint8)).save(path)
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    rows = []
+    for i, (label, site) in enumerate([("metastatic", "A"), ("lymphoma", "A"), ("benign", "B"),
+                                       ("benign", "B"), ("lymphoma", "B")]):
+        _png(tmp_path / "img" / f"b{i}.png")
+        if i != 3:
+            _png(tmp_path / "img" / f"c{i}.png", colour=True)
+        rows.append({"patient_id": f"P{i}", "label": label, "site": site, "bmode": f"img/b{i}.png",
+                     "cdfi": f"img/c{i}.png" if i != 3 else ""})
+    pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    return tmp_path / "manifest.csv"
+
+
+@pytest.fixture
+def study(tmp_path):
+    for mdir, stems in {"2d": {"0": ["1-1", "1-2"], "1": ["2-1"], "2": ["3-1"]},
+                        "cdfi": {"0": ["1-1"], "1": ["2-1"]}, "elastic": {"0": ["1-1"], "2": ["3-1"]}}.items():
+        for cls, names in stems.items():
+            for stem in names:
+                _png(tmp_path / "study" / mdir / cls / f"{stem}.jpg", colour=mdir != "2d")
+    return tmp_path / "study"
+
+
+def test_valid_manifest_prints_summary(manifest):
+    result = CliRunner().invoke(main, ["validate", str(manifest)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for needle in ("patients: 5", "nodes: 5", "sites: 2", "Images per modality", "nodes missing",
+                   "Class balance per site", "default schema"):
+        assert needle in out
+    cdfi_line = next(line for line in out.splitlines() if line.strip().startswith("cdfi"))
+    assert cdfi_line.split()[1:] == ["4", "4", "1"]  # images, nodes with, nodes missing
+
+
+def test_invalid_manifest_lists_every_error_and_fails(manifest):
+    df = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    df.loc[1, "label"] = "lymphom"
+    df.loc[2, "bmode"] = "img/gone.png"
+    df.to_csv(manifest, index=False)
+    result = CliRunner().invoke(main, ["validate", str(manifest)])
+    assert result.exit_code == 1
+    assert "2 errors" in result.output
+    assert "UnknownLabelError" in result.output and "row 3 (position 1), column 'label'" in result.output
+    assert "MissingImageError" in result.output and "gone.png" in result.output
+    skip = CliRunner().invoke(main, ["validate", str(manifest), "--no-check-images", "--json"])
+    payload = json.loads(skip.output)
+    assert skip.exit_code == 1 and [e["type"] for e in payload["errors"]] == ["UnknownLabelError"]
+    assert payload["errors"][0]["row"] == 1 and payload["errors"][0]["column"] == "label"
+
+
+def test_study_layout(study):
+    result = CliRunner().invoke(main, ["validate", "--study-layout", str(study),
+                                       "--class-map", "0=metastatic,1=lymphoma,2=benign"])
+    assert result.exit_code == 0, result.output
+    assert "patients: 3" in result.output and "(study layout)" in result.output
+    assert "2 of 3 patients lack at least one modality" in result.output
+    assert "3: no cdfi" in result.output
+    missing = CliRunner().invoke(main, ["validate", "--study-layout", str(study)])
+    assert missing.exit_code == 2 and "--class-map" in missing.output
+    wrong = CliRunner().invoke(main, ["validate", "--study-layout", str(study), "--class-map", "0=a,1=b"])
+    assert wrong.exit_code == 1 and "class folder '2' is not in the class map" in wrong.output
+
+
+def test_needs_exactly_one_input(manifest, study):
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 2 and "either MANIFEST or --study-layout" in result.output
