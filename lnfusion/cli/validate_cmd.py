@@ -21,15 +21,21 @@ __all__ = ["command"]
                                   "'0=metastatic,1=lymphoma,2=benign'.")
 @click.option("--allow-empty-classes", is_flag=True,
               help="Accept a declared class with no patient (e.g. an external test set).")
+@click.option("--labelled/--unlabelled", "labelled", default=None,
+              help="--unlabelled: new patients, ignore any label column (no label checks). "
+                   "--labelled: labels required. Default: labelled iff the manifest has a "
+                   "non-empty label column.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or errors) as JSON.")
 def command(manifest: str | None, schema_path: str | None, no_check_images: bool,
             study_root: str | None, class_map: str | None, allow_empty_classes: bool,
-            as_json: bool) -> None:
+            labelled: bool | None, as_json: bool) -> None:
     """Validate MANIFEST and print a summary: patients, nodes, images per modality,
     missing modalities, class balance per site.
 
-    On problems, print every one of them (row, column, file and what was
-    expected) and exit with status 1.
+    A manifest of new patients without labels is accepted (the summary says
+    "unlabelled"); the label checks are then skipped.  On problems, print
+    every one of them (row, column, file and what was expected) and exit
+    with status 1.
     """
     from lnfusion.data.layouts import load_study_layout
     from lnfusion.data.validation import ValidationReport, validate_manifest
@@ -38,6 +44,9 @@ def command(manifest: str | None, schema_path: str | None, no_check_images: bool
     if (manifest is None) == (study_root is None):
         raise click.UsageError("give either MANIFEST or --study-layout ROOT (not both)")
     if study_root is not None:
+        if labelled is False:
+            raise click.UsageError("--unlabelled does not apply to --study-layout (its class folders "
+                                   "are the labels)")
         if not class_map:
             raise click.UsageError("--study-layout needs --class-map, e.g. "
                                    "'0=metastatic,1=lymphoma,2=benign' (folder numbers carry no names)")
@@ -57,7 +66,7 @@ def command(manifest: str | None, schema_path: str | None, no_check_images: bool
         return
 
     report = validate_manifest(manifest, schema=schema_path, check_images=not no_check_images,
-                               allow_empty_classes=allow_empty_classes)
+                               allow_empty_classes=allow_empty_classes, labelled=labelled)
     if not report.ok:
         _fail(report, as_json)
     if as_json:

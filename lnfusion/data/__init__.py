@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from lnfusion.data.cohort import Cohort, CohortSummary
+from lnfusion.data.cohort import Cohort, CohortSummary, UnlabelledError
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
     UnpairedReport,
@@ -47,6 +47,7 @@ __all__ = [
     "Modality",
     "PatientSplit",
     "PatientStratifiedKFold",
+    "UnlabelledError",
     "UnpairedReport",
     "ValidationReport",
     "build_transform",

@@ -3,6 +3,10 @@
 Build it with :meth:`Cohort.from_manifest`; every estimator in lnfusion takes a
 :class:`Cohort` as ``X``.  Accessors return copies, so callers cannot change a
 cohort by accident.
+
+A cohort of new patients may be *unlabelled* (``cohort.is_labelled`` is False):
+everything works except what needs a diagnosis, and :attr:`Cohort.y` raises
+:class:`UnlabelledError`.
 """
 from __future__ import annotations
 
@@ -19,7 +23,11 @@ from lnfusion.data.schema import CohortSchema
 from lnfusion.data.validation import Roi, _Parsed, validate_manifest
 from lnfusion.exceptions import DataError, SchemaError
 
-__all__ = ["Cohort", "CohortSummary"]
+__all__ = ["Cohort", "CohortSummary", "UnlabelledError"]
+
+
+class UnlabelledError(DataError):
+    """Labels were asked of a cohort read without them (``cohort.is_labelled`` is False)."""
 
 
 @dataclass(frozen=True)
@@ -33,30 +41,37 @@ class CohortSummary:
     n_patients, n_nodes : int
         Number of patients and of nodes (rows).
     classes : tuple of str
-        Class names in index order.
-    nodes_per_class, patients_per_class : dict
-        Class name -> count.
+        Class names in index order (the schema's, also for an unlabelled cohort).
+    nodes_per_class, patients_per_class : dict or None
+        Class name -> count; None for an unlabelled cohort.
     images_per_modality : dict
         Modality -> number of images.
     nodes_with_modality, nodes_missing_modality : dict
         Modality -> number of nodes that have / lack at least one image of it.
     nodes_per_site_class : dict or None
-        Site -> {class name -> number of nodes}; None without a site column.
+        Site -> {class name -> number of nodes}; None without a site column or
+        for an unlabelled cohort.
     missing_descriptors : dict
         Descriptor -> number of empty values.
+    labelled : bool
+        False for a cohort read without labels.
+    nodes_per_site : dict or None
+        Site -> number of nodes; None without a site column.
     """
 
     source: str
     n_patients: int
     n_nodes: int
     classes: tuple[str, ...]
-    nodes_per_class: dict[str, int]
-    patients_per_class: dict[str, int]
+    nodes_per_class: dict[str, int] | None
+    patients_per_class: dict[str, int] | None
     images_per_modality: dict[str, int]
     nodes_with_modality: dict[str, int]
     nodes_missing_modality: dict[str, int]
     nodes_per_site_class: dict[str, dict[str, int]] | None
     missing_descriptors: dict[str, int]
+    labelled: bool = True
+    nodes_per_site: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-compatible objects."""
@@ -66,12 +81,18 @@ class CohortSummary:
 
     def to_text(self) -> str:
         """The summary as an aligned plain-text report."""
-        n_sites = len(self.nodes_per_site_class) if self.nodes_per_site_class is not None else 0
-        lines = [f"Cohort from {self.source}",
+        per_site = self.nodes_per_site
+        if per_site is None and self.nodes_per_site_class is not None:
+            per_site = {s: sum(c.values()) for s, c in self.nodes_per_site_class.items()}
+        n_sites = len(per_site) if per_site is not None else 0
+        lines = [f"Cohort from {self.source}" + ("" if self.labelled else " (unlabelled)"),
                  f"  patients: {self.n_patients}   nodes: {self.n_nodes}"
                  + (f"   sites: {n_sites}" if n_sites else "")]
-        classes = pd.DataFrame({"nodes": self.nodes_per_class, "patients": self.patients_per_class})
-        lines += ["", "Classes:", _indent(classes.to_string())]
+        if self.labelled:
+            classes = pd.DataFrame({"nodes": self.nodes_per_class, "patients": self.patients_per_class})
+            lines += ["", "Classes:", _indent(classes.to_string())]
+        else:
+            lines += ["", f"Classes: unlabelled (no labels read); declared classes {list(self.classes)}"]
         mods = pd.DataFrame({"images": self.images_per_modality,
                              "nodes with": self.nodes_with_modality,
                              "nodes missing": self.nodes_missing_modality})
@@ -82,6 +103,10 @@ class CohortSummary:
             sites["total"] = sites.sum(axis=1)
             sites.index.name = "site"
             lines += ["", "Class balance per site (nodes):", _indent(sites.to_string())]
+        elif per_site is not None:
+            sites = pd.Series(per_site, name="nodes").to_frame()
+            sites.index.name = "site"
+            lines += ["", "Nodes per site:", _indent(sites.to_string())]
         if self.missing_descriptors:
             desc = pd.Series(self.missing_descriptors, name="missing").to_frame()
             lines += ["", "Descriptors (empty values):", _indent(desc.to_string())]
@@ -106,6 +131,9 @@ class Cohort:
     --------
     >>> cohort = Cohort.from_manifest("manifest.csv")     # doctest: +SKIP
     >>> cohort.y, cohort.groups, cohort.images("bmode")    # doctest: +SKIP
+    >>> new = Cohort.from_manifest("new_patients.csv")     # no label column  # doctest: +SKIP
+    >>> new.is_labelled                                    # doctest: +SKIP
+    False
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -131,7 +159,8 @@ class Cohort:
                       root: str | os.PathLike | None = None,
                       check_images: bool = True,
                       allow_empty_classes: bool = False,
-                      source: str | None = None) -> Cohort:
+                      source: str | None = None,
+                      labelled: bool | None = None) -> Cohort:
         """Read and validate a manifest.
 
         Parameters
@@ -153,6 +182,13 @@ class Cohort:
         source : str, optional
             Name of a DataFrame manifest in messages and summaries (default
             ``"manifest DataFrame"``).
+        labelled : bool or None
+            ``None`` (default): labelled iff the manifest has the schema's label
+            column with at least one non-empty cell.  ``True``: labels required
+            (``SchemaError`` without the column).  ``False``: ignore any label
+            column (new patients to predict).  An unlabelled cohort skips the
+            label checks (unknown label, conflicting labels, empty class); its
+            :attr:`y` raises :class:`UnlabelledError` and :attr:`labels` is None.
 
         Returns
         -------
@@ -178,7 +214,8 @@ class Cohort:
         list them all.
         """
         report = validate_manifest(manifest, schema=schema, root=root, check_images=check_images,
-                                   allow_empty_classes=allow_empty_classes, source=source)
+                                   allow_empty_classes=allow_empty_classes, source=source,
+                                   labelled=labelled)
         report.raise_first()
         return report.cohort
 
@@ -204,13 +241,36 @@ class Cohort:
         return self._schema.classes
 
     @property
-    def y(self) -> np.ndarray:
-        """Class index per node (int64)."""
-        return self._y.copy()
+    def is_labelled(self) -> bool:
+        """True when the cohort was read with labels (see ``labelled`` in :meth:`from_manifest`)."""
+        return self._y is not None
+
+    def _require_labels(self, what: str) -> np.ndarray:
+        """The class indices, or raise :class:`UnlabelledError` saying ``what`` needs them."""
+        if self._y is None:
+            raise UnlabelledError(
+                f"{self._source}: the cohort has no labels (read without a non-empty "
+                f"{self._schema.label!r} column, or with labelled=False), so {what} is not available. "
+                f"Training, evaluation and splits need a labelled manifest whose {self._schema.label!r} "
+                f"column holds one of {list(self.classes)} on every row; prediction does not")
+        return self._y
 
     @property
-    def labels(self) -> np.ndarray:
-        """Class name per node."""
+    def y(self) -> np.ndarray:
+        """Class index per node (int64).
+
+        Raises
+        ------
+        UnlabelledError
+            The cohort is unlabelled (``is_labelled`` is False).
+        """
+        return self._require_labels("cohort.y").copy()
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Class name per node; None for an unlabelled cohort."""
+        if self._y is None:
+            return None
         return np.asarray(self.classes, dtype=object)[self._y]
 
     @property
@@ -269,12 +329,12 @@ class Cohort:
                             index=pd.RangeIndex(len(self)))
 
     def __len__(self) -> int:
-        return len(self._y)
+        return len(self._groups)
 
     @property
     def shape(self) -> tuple[int]:
         """``(n_nodes,)``: lets scikit-learn count and index a Cohort used as ``X``."""
-        return (len(self._y),)
+        return (len(self._groups),)
 
     def __getitem__(self, idx: Sequence[int] | np.ndarray | slice) -> Cohort:
         """``cohort[idx]`` is :meth:`subset` (positions, boolean mask or slice).
@@ -293,7 +353,8 @@ class Cohort:
 
     def __repr__(self) -> str:
         return (f"Cohort(n_nodes={len(self)}, n_patients={self.n_patients}, "
-                f"classes={self.classes}, modalities={self.modalities})")
+                f"classes={self.classes}, modalities={self.modalities}"
+                + (")" if self.is_labelled else ", labelled=False)"))
 
     # -- derived cohorts and reports -------------------------------------------------
     def subset(self, idx: Sequence[int] | np.ndarray) -> Cohort:
@@ -323,7 +384,8 @@ class Cohort:
                             f"max {arr.max()}")
         parsed = _Parsed(
             table=self._table.iloc[arr].reset_index(drop=True), schema=self._schema, root=self._root,
-            source=self._source, y=self._y[arr], groups=self._groups[arr],
+            source=self._source, y=None if self._y is None else self._y[arr],
+            groups=self._groups[arr],
             sites=None if self._sites is None else self._sites[arr],
             images={m: [list(v[i]) for i in arr] for m, v in self._images.items()},
             rois={m: [list(v[i]) for i in arr] for m, v in self._rois.items()},
@@ -331,18 +393,26 @@ class Cohort:
         return Cohort._from_parsed(parsed)
 
     def summary(self) -> CohortSummary:
-        """Counts of patients, nodes, images per modality, class balance per site."""
-        classes = self.classes
-        nodes_per_class = {c: int(np.sum(self._y == k)) for k, c in enumerate(classes)}
-        patients_per_class = {c: int(len(pd.unique(self._groups[self._y == k])))
-                              for k, c in enumerate(classes)}
+        """Counts of patients, nodes, images per modality, class balance per site.
+
+        For an unlabelled cohort the per-class counts are None and the per-site
+        counts are node totals.
+        """
+        classes, y = self.classes, self._y
+        nodes_per_class = patients_per_class = per_site = site_totals = None
+        if y is not None:
+            nodes_per_class = {c: int(np.sum(y == k)) for k, c in enumerate(classes)}
+            patients_per_class = {c: int(len(pd.unique(self._groups[y == k])))
+                                  for k, c in enumerate(classes)}
         images = {m: int(sum(len(p) for p in self._images[m])) for m in self.modalities}
         with_m = {m: int(sum(bool(p) for p in self._images[m])) for m in self.modalities}
-        per_site = None
         if self._sites is not None:
-            per_site = {str(s): {c: int(np.sum((self._sites == s) & (self._y == k)))
-                                 for k, c in enumerate(classes)}
-                        for s in sorted(pd.unique(self._sites))}
+            names = sorted(pd.unique(self._sites))
+            site_totals = {str(s): int(np.sum(self._sites == s)) for s in names}
+            if y is not None:
+                per_site = {str(s): {c: int(np.sum((self._sites == s) & (y == k)))
+                                     for k, c in enumerate(classes)}
+                            for s in names}
         missing = {d: int(self._table[d].isna().sum()) for d in self._schema.descriptors}
         return CohortSummary(
             source=self._source, n_patients=self.n_patients, n_nodes=len(self), classes=classes,
@@ -350,4 +420,5 @@ class Cohort:
             images_per_modality=images, nodes_with_modality=with_m,
             nodes_missing_modality={m: len(self) - with_m[m] for m in self.modalities},
             nodes_per_site_class=per_site, missing_descriptors=missing,
+            labelled=y is not None, nodes_per_site=site_totals,
         )

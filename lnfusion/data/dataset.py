@@ -54,7 +54,9 @@ class ImageDataset(Dataset):
 
     Notes
     -----
-    ``dataset[i]`` returns ``(tensor, label_index, node_position)``.
+    ``dataset[i]`` returns ``(tensor, label_index, node_position)``; the label
+    index is -1 for an unlabelled cohort (so batches still collate), whose
+    :attr:`labels` raises :class:`~lnfusion.data.cohort.UnlabelledError`.
     """
 
     def __init__(self, cohort: Cohort, modality: str, transform: Callable[..., Any],
@@ -78,7 +80,7 @@ class ImageDataset(Dataset):
                 nodes.append(int(pos))
         self.node_positions = np.asarray(nodes, dtype=np.int64)
         self.images_per_node = np.bincount(self.node_positions, minlength=len(cohort))
-        self._labels = cohort.y
+        self._labels = cohort.y if cohort.is_labelled else None
         self._read_mode = "rgb" if cohort.schema.modalities[modality].colour else "grey"
         self.cache = bool(cache)
         self._cache: dict[int, np.ndarray] = {}
@@ -109,12 +111,13 @@ class ImageDataset(Dataset):
             rng = np.random.default_rng([int(self.random_state), self.epoch, i])
         x = self.transform(self._image(i), roi=self._samples[i][1], rng=rng)
         pos = int(self.node_positions[i])
-        return x, int(self._labels[pos]), pos
+        return x, -1 if self._labels is None else int(self._labels[pos]), pos
 
     @property
     def labels(self) -> np.ndarray:
-        """Class index of each sample."""
-        return self._labels[self.node_positions]
+        """Class index of each sample (raises ``UnlabelledError`` for an unlabelled cohort)."""
+        labels = self.cohort.y if self._labels is None else self._labels
+        return labels[self.node_positions]
 
     def mean_per_node(self, values: Any) -> np.ndarray:
         """Average per-sample values (logits, probabilities, embeddings) per node.

@@ -9,6 +9,11 @@ attribute of the exception.
 
 A node missing a modality (empty cell) is not an error: it is recorded in
 :meth:`~lnfusion.data.Cohort.modality_mask`.  Empty descriptor cells become NaN.
+
+A manifest of new patients may have no label column (or an empty one): with
+``labelled=None`` (the default) such a manifest is read as an *unlabelled*
+cohort, and the checks that need labels (unknown label, conflicting labels,
+empty class) are skipped.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from lnfusion.data.imageio import image_size
 from lnfusion.data.schema import PATH_SEPARATOR, CohortSchema, Descriptor
 from lnfusion.exceptions import (
     CategoryLevelError,
+    ConfigError,
     ConflictingLabelError,
     DuplicateIdError,
     EmptyClassError,
@@ -63,15 +69,20 @@ class ValidationReport:
         Every problem found, in row order (problems not tied to one row, such
         as an empty class, last).  Empty when the manifest is valid.
     notes : list of str
-        Information that is not an error (schema inferred, columns not in the schema).
+        Information that is not an error (schema inferred, columns not in the
+        schema, manifest read without labels).
     cohort : Cohort or None
         The validated cohort when there are no errors.
+    labelled : bool or None
+        Whether the manifest was read with labels (None when it could not be
+        read far enough to tell).
     """
 
     source: str
     errors: list[LnfusionError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cohort: Cohort | None = None
+    labelled: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -236,7 +247,7 @@ class _Parsed:
     schema: CohortSchema
     root: Path
     source: str
-    y: np.ndarray
+    y: np.ndarray | None  # None: unlabelled cohort
     groups: np.ndarray
     sites: np.ndarray | None
     images: dict[str, list[list[str]]]
@@ -266,8 +277,26 @@ def _resolve_schema(manifest: Any, df: pd.DataFrame, schema: CohortSchema | str 
     return default.with_modalities(present)
 
 
-def _check_columns(df: pd.DataFrame, schema: CohortSchema, source: str, notes: list[str]) -> None:
-    required = [schema.patient, schema.label, *schema.descriptors, *schema.modalities]
+def _resolve_labelled(df: pd.DataFrame, schema: CohortSchema, labelled: bool | None,
+                      notes: list[str]) -> bool:
+    """Whether to read labels: ``labelled``, or (None) whether the label column has a value."""
+    present = schema.label in df.columns
+    if labelled is None:
+        labelled = present and any(_text(v) is not None for v in df[schema.label].tolist())
+        if not labelled:
+            why = "is empty on every row" if present else "is absent"
+            notes.append(f"label column {schema.label!r} {why}: read as an unlabelled cohort "
+                         "(prediction only; pass labelled=True or --labelled to require labels)")
+    elif not labelled:
+        notes.append("read as an unlabelled cohort (labelled=False or --unlabelled)"
+                     + (f"; label column {schema.label!r} not checked, kept as it is" if present else ""))
+    return bool(labelled)
+
+
+def _check_columns(df: pd.DataFrame, schema: CohortSchema, source: str, notes: list[str],
+                   labelled: bool = True) -> None:
+    required = [schema.patient, *([schema.label] if labelled else []), *schema.descriptors,
+                *schema.modalities]
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise SchemaError(
@@ -276,17 +305,20 @@ def _check_columns(df: pd.DataFrame, schema: CohortSchema, source: str, notes: l
             f"columns present: {list(df.columns)}")
     if len(df) == 0:
         raise ManifestError(f"{source}: the manifest has no data rows; expected one row per node")
-    known = set(required) | {schema.node, schema.site} | {schema.roi_column(m) for m in schema.modalities}
+    known = (set(required) | {schema.node, schema.site, schema.label}
+             | {schema.roi_column(m) for m in schema.modalities})
     extra = [c for c in df.columns if c not in known]
     if extra:
         notes.append(f"columns not in the schema, kept as they are: {extra}")
 
 
 def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empty_classes: bool,
-           source: str | None, errors: list[LnfusionError], notes: list[str]) -> _Parsed | None:
+           source: str | None, labelled: bool | None, report: ValidationReport) -> _Parsed | None:
+    errors, notes = report.errors, report.notes
     df, source = read_manifest(manifest, source)
     schema = _resolve_schema(manifest, df, schema, notes)
-    _check_columns(df, schema, source, notes)
+    labelled = report.labelled = _resolve_labelled(df, schema, labelled, notes)
+    _check_columns(df, schema, source, notes, labelled)
     if root is None:
         root = Path(manifest).parent if not isinstance(manifest, pd.DataFrame) else Path.cwd()
     root = Path(os.path.abspath(root))
@@ -312,16 +344,18 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
                      "empty site; expected a site name on every row when the column is present")
 
     classes = schema.classes
-    labels = [_text(v) for v in df[schema.label].tolist()]
-    y = np.full(n, -1, dtype=np.int64)
-    index = {c: i for i, c in enumerate(classes)}
-    for pos, lab in enumerate(labels):
-        if lab in index:
-            y[pos] = index[lab]
-        else:
-            got = "empty label" if lab is None else f"label {lab!r} is not a declared class"
-            fail(UnknownLabelError, pos, schema.label,
-                 f"{got}; expected one of {list(classes)}{_suggest(lab, classes) if lab else ''}")
+    labels = y = None
+    if labelled:
+        labels = [_text(v) for v in df[schema.label].tolist()]
+        y = np.full(n, -1, dtype=np.int64)
+        index = {c: i for i, c in enumerate(classes)}
+        for pos, lab in enumerate(labels):
+            if lab in index:
+                y[pos] = index[lab]
+            else:
+                got = "empty label" if lab is None else f"label {lab!r} is not a declared class"
+                fail(UnknownLabelError, pos, schema.label,
+                     f"{got}; expected one of {list(classes)}{_suggest(lab, classes) if lab else ''}")
 
     # descriptors --------------------------------------------------------------------
     for name, desc in schema.descriptors.items():
@@ -337,8 +371,9 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
 
     # cohort-level checks ------------------------------------------------------------
     _check_duplicates(patients, nodes, has_node, schema, source, errors)
-    _check_conflicts(patients, y, classes, schema, source, errors)
-    if not allow_empty_classes:
+    if labelled:
+        _check_conflicts(patients, y, classes, schema, source, errors)
+    if labelled and not allow_empty_classes:
         for k, c in enumerate(classes):
             if not np.any(y == k):
                 counts = {cc: int(np.sum(y == i)) for i, cc in enumerate(classes)}
@@ -352,7 +387,8 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
     table[schema.patient] = patients
     if has_node:
         table[schema.node] = [v or "" for v in nodes]
-    table[schema.label] = labels
+    if labelled:
+        table[schema.label] = labels
     if has_site:
         table[schema.site] = sites
     return _Parsed(
@@ -491,7 +527,8 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
                       root: str | os.PathLike | None = None,
                       check_images: bool = True,
                       allow_empty_classes: bool = False,
-                      source: str | None = None) -> ValidationReport:
+                      source: str | None = None,
+                      labelled: bool | None = None) -> ValidationReport:
     """Check a manifest and collect every problem.
 
     Parameters
@@ -512,6 +549,13 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
         Accept a declared class with no patient (e.g. an external test set).
     source : str, optional
         Name of a DataFrame manifest in messages (default ``"manifest DataFrame"``).
+    labelled : bool or None
+        ``None`` (default): read labels iff the manifest has the schema's label
+        column with at least one non-empty cell.  ``True``: the label column is required (a ``SchemaError``
+        without it).  ``False``: ignore any label column (new patients to
+        predict).  Without labels, the label checks (unknown label,
+        conflicting labels, empty class) are skipped and the cohort's
+        ``is_labelled`` is False.
 
     Returns
     -------
@@ -520,11 +564,14 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
         Problems that prevent reading further (file not found, a schema column
         missing) are the only error reported.
     """
+    if labelled is not None and not isinstance(labelled, (bool, np.bool_)):
+        raise ConfigError(f"labelled must be True, False or None (auto: labelled iff the manifest has "
+                          f"a non-empty label column), got {labelled!r}")
     report = ValidationReport(source=(source or _DATAFRAME_SOURCE) if isinstance(manifest, pd.DataFrame)
                               else str(manifest))
     try:
         parsed = _parse(manifest, schema, root, check_images, allow_empty_classes, source,
-                        report.errors, report.notes)
+                        labelled, report)
     except (SchemaError, ManifestError) as exc:
         report.errors.insert(0, exc)
         return report
