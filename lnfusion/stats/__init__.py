@@ -1,0 +1,97 @@
+"""Statistics for lnfusion: Table 1, hypothesis tests, logistic regression, ROC.
+
+Importable without torch and without any other lnfusion subpackage.  Every
+p-value and confidence interval is checked against R 4.x in the golden tests
+(``tests/stats/golden``).
+
+Main entry points
+-----------------
+:func:`table_one`
+    Per-class descriptive table with the right test per variable, p-value
+    adjustment, post-hoc comparisons, SMDs and Markdown/LaTeX/HTML/CSV output.
+:func:`logistic_regression`
+    Univariable screening then multivariable (binary or multinomial) logistic
+    regression with odds ratios and a nomogram table.
+:func:`roc_auc_ci`, :func:`delong_test`, :func:`multiclass_auc`
+    AUC with DeLong or bootstrap intervals and DeLong's paired test.
+:func:`adjust_pvalues`
+    R's ``p.adjust``.
+"""
+from .adjust import ADJUST_METHODS, adjust_pvalues, p_adjust
+from .effect_size import smd_categorical, smd_continuous
+from .fisher import FisherWorkLimitError, fisher_rxc_exact, fisher_rxc_monte_carlo
+from .hypothesis_tests import (
+    chi_square,
+    cochran_armitage,
+    expected_counts,
+    fisher_exact,
+    jonckheere_terpstra,
+    kruskal_wallis,
+    levene,
+    mann_whitney,
+    oneway_anova,
+    shapiro_wilk,
+    t_test,
+    welch_anova,
+)
+from .infer import infer_variable_types
+from .logistic import LogisticResult, fit_logistic, logistic_regression, univariable_screening
+from .records import HypothesisTestResult
+from .render import RenderError
+from .roc import (
+    AucResult,
+    DelongTestResult,
+    DiagnosticResult,
+    delong_test,
+    multiclass_auc,
+    roc_auc,
+    roc_auc_ci,
+    sensitivity_specificity,
+    wilson_ci,
+)
+from .selection import TestSettings, select_categorical_test, select_continuous_test
+from .table_one import TableOneResult, table_one
+
+__all__ = [
+    "ADJUST_METHODS",
+    "AucResult",
+    "DelongTestResult",
+    "DiagnosticResult",
+    "FisherWorkLimitError",
+    "HypothesisTestResult",
+    "LogisticResult",
+    "RenderError",
+    "TableOneResult",
+    "TestSettings",
+    "adjust_pvalues",
+    "chi_square",
+    "cochran_armitage",
+    "delong_test",
+    "expected_counts",
+    "fisher_exact",
+    "fisher_rxc_exact",
+    "fisher_rxc_monte_carlo",
+    "fit_logistic",
+    "infer_variable_types",
+    "jonckheere_terpstra",
+    "kruskal_wallis",
+    "levene",
+    "logistic_regression",
+    "mann_whitney",
+    "multiclass_auc",
+    "oneway_anova",
+    "p_adjust",
+    "roc_auc",
+    "roc_auc_ci",
+    "select_categorical_test",
+    "select_continuous_test",
+    "sensitivity_specificity",
+    "shapiro_wilk",
+    "smd_categorical",
+    "smd_continuous",
+    "t_test",
+    "table_one",
+    "univariable_screening",
+    "welch_anova",
+    "wilson_ci",
+]
