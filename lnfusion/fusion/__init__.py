@@ -1,0 +1,52 @@
+"""Late fusion: :class:`LateFusionClassifier`, its heads, out-of-fold stacking, persistence.
+
+Names load on first use (PEP 562), so ``import lnfusion.fusion`` stays light.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "LateFusionClassifier",
+    "FusionHead",
+    "MeanHead",
+    "WeightedMeanHead",
+    "StackingHead",
+    "MLPHead",
+    "OutOfFold",
+    "inner_splits",
+    "cross_fit",
+    "save_model",
+    "load_model",
+    "verify_model_dir",
+    "FusionTrainConfig",
+    "load_train_config",
+]
+
+_LAZY = {
+    "LateFusionClassifier": "lnfusion.fusion.late",
+    "FusionHead": "lnfusion.fusion.heads",
+    "MeanHead": "lnfusion.fusion.heads",
+    "WeightedMeanHead": "lnfusion.fusion.heads",
+    "StackingHead": "lnfusion.fusion.heads",
+    "MLPHead": "lnfusion.fusion.heads",
+    "OutOfFold": "lnfusion.fusion.oof",
+    "inner_splits": "lnfusion.fusion.oof",
+    "cross_fit": "lnfusion.fusion.oof",
+    "save_model": "lnfusion.fusion.persistence",
+    "load_model": "lnfusion.fusion.persistence",
+    "verify_model_dir": "lnfusion.fusion.persistence",
+    "FusionTrainConfig": "lnfusion.fusion.train_config",
+    "load_train_config": "lnfusion.fusion.train_config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lnfusion.fusion' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,45 @@
+"""LateFusionClassifier with real image branches (tiny: 32 px, one epoch) on the demo cohort."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("timm")
+
+from lnfusion.fusion import LateFusionClassifier  # noqa: E402
+
+FAST = dict(image_size=32, epochs=1, batch_size=32, val_size=0.0, patience=None, warmup_epochs=0.5,
+            lr=2e-3)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny networks on a shared CPU: one thread is many times faster than an oversubscribed pool
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from lnfusion.datasets import make_demo_cohort
+
+    return make_demo_cohort(tmp_path_factory.mktemp("demo") / "cohort", n_patients=30, image_size=32,
+                            missing_rate=0.3, n_jobs=1)
+
+
+def test_image_and_tabular_branches_fit_predict_and_round_trip(tmp_path, demo):
+    model = LateFusionClassifier(modalities=("cdfi",), image_params=FAST, cv=2,
+                                 progress=False).fit(demo)
+    assert model.branch_names_ == ["cdfi", "tabular"]
+    assert model.branches_["cdfi"].get_params()["progress"] is False        # inherited
+    no_cdfi = ~demo.modality_mask()["cdfi"].to_numpy()
+    assert no_cdfi.any()
+    assert model.missing_counts_["cdfi"] == no_cdfi.sum()
+    proba, branch = model.predict_with_branches(demo)
+    assert np.all(np.isnan(branch["cdfi"][no_cdfi])) and np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    model.save(tmp_path / "model")
+    assert (tmp_path / "model" / "branches" / "cdfi" / "weights.safetensors").is_file()
+    loaded = LateFusionClassifier.load(tmp_path / "model")
+    assert np.array_equal(loaded.predict_proba(demo), proba)

@@ -1,0 +1,162 @@
+"""Saving and loading a LateFusionClassifier: bit-for-bit, integrity, versions, no pickle."""
+import json
+import pickle
+
+import numpy as np
+import pytest
+from fusion_standins import SignalBranch, make_cohort
+
+from lnfusion import __version__
+from lnfusion.exceptions import (
+    FormatVersionError,
+    IntegrityError,
+    NotAvailableError,
+    NotFittedError,
+    PersistenceError,
+)
+from lnfusion.fusion import LateFusionClassifier, MLPHead, verify_model_dir
+from lnfusion.models.tabular import TabularClassifier
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_cohort(90, seed=2)
+
+
+def _tabular_branches():
+    return {"xgb": TabularClassifier("xgboost", xgb_params={"n_estimators": 30}),
+            "logistic": TabularClassifier("logistic", descriptors=["age", "shape"])}
+
+
+@pytest.fixture(scope="module")
+def fitted(cohort):
+    return LateFusionClassifier(branches=_tabular_branches(), cv=3, progress=False).fit(cohort)
+
+
+class _Bomb:
+    """Unpickling this creates the marker file: proof that something unpickled it."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("head", ["stacking", "mean", "weighted", "mlp"])
+def test_round_trip_is_bit_for_bit(tmp_path, cohort, head):
+    model = LateFusionClassifier(branches=_tabular_branches(),
+                                 head=MLPHead(epochs=30) if head == "mlp" else head,
+                                 cv=2, progress=False).fit(cohort)
+    before = model.predict_proba(cohort)
+    model.save(tmp_path / "model")
+    loaded = LateFusionClassifier.load(tmp_path / "model")
+    after = loaded.predict_proba(cohort)
+    assert np.array_equal(before, after)
+    for b, p in model.predict_branch_proba(cohort).items():
+        assert np.array_equal(p, loaded.predict_branch_proba(cohort)[b])
+    assert list(loaded.classes_) == list(model.classes_)
+    assert loaded.branch_names_ == model.branch_names_
+    assert loaded.missing_counts_ == model.missing_counts_
+    assert np.array_equal(loaded.oof_folds_, model.oof_folds_)
+    for b in model.branch_names_:
+        assert np.array_equal(loaded.oof_proba_[b], model.oof_proba_[b], equal_nan=True)
+    assert loaded.schema_ == cohort.schema
+    assert loaded.get_params()["cv"] == 2
+
+
+def test_saved_folder_layout(tmp_path, fitted):
+    fitted.save(tmp_path / "m")
+    files = sorted(p.relative_to(tmp_path / "m").as_posix() for p in (tmp_path / "m").rglob("*")
+                   if p.is_file())
+    assert {"config.json", "manifest.json", "head.json", "schema.json", "oof.safetensors",
+            "branches/xgb/xgboost_model.json", "branches/logistic/logistic.safetensors"} <= set(files)
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".pt", ".pth", ".joblib"))]
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["format_version"] == 1 and config["lnfusion_version"] == __version__
+    assert config["branch_names"] == ["xgb", "logistic"] and config["head_type"] == "stacking"
+    assert config["classes"] == list(fitted.classes_)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert set(manifest["files"]) == set(files) - {"manifest.json"}
+    assert not list(tmp_path.glob(".*tmp"))           # atomic: no temporary left over
+
+
+def test_planted_pickles_are_never_loaded_or_executed(tmp_path, cohort, fitted, monkeypatch):
+    folder = fitted.save(tmp_path / "m")
+    marker = tmp_path / "unpickled.txt"
+    payload = pickle.dumps(_Bomb(marker))
+    for name in ("model.pkl", "head.pickle", "branches/xgb/model.pt", "branches/logistic/weights.pth"):
+        (folder / name).write_bytes(payload)
+    # make sure the payload really would fire if anything unpickled it
+    pickle.loads(payload)
+    assert marker.exists()
+    marker.unlink()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("something tried to unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    import torch
+
+    monkeypatch.setattr(torch, "load", refuse)
+    with pytest.warns(UserWarning, match="model.pkl"):
+        loaded = LateFusionClassifier.load(folder)
+    assert np.array_equal(loaded.predict_proba(cohort), fitted.predict_proba(cohort))
+    assert not marker.exists()
+
+
+def test_altered_or_missing_file_raises_integrity_error_naming_it(tmp_path, fitted):
+    folder = fitted.save(tmp_path / "m")
+    head = folder / "head.json"
+    head.write_text(head.read_text().replace('"C": 1.0', '"C": 2.0'))
+    with pytest.raises(IntegrityError, match="head.json.*altered"):
+        LateFusionClassifier.load(folder)
+    folder = fitted.save(tmp_path / "m2")
+    (folder / "branches" / "xgb" / "xgboost_model.json").unlink()
+    with pytest.raises(IntegrityError, match="xgboost_model.json: missing"):
+        LateFusionClassifier.load(folder)
+    folder = fitted.save(tmp_path / "m3")
+    (folder / "manifest.json").unlink()
+    with pytest.raises(IntegrityError, match="manifest.json: missing"):
+        LateFusionClassifier.load(folder)
+    with pytest.raises(PersistenceError, match="not a folder"):
+        LateFusionClassifier.load(tmp_path / "nowhere")
+
+
+def test_incompatible_format_version_is_refused(tmp_path, fitted):
+    folder = fitted.save(tmp_path / "m")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatVersionError, match="format version 99.*reads format version 1"):
+        LateFusionClassifier.load(folder)
+    assert issubclass(FormatVersionError, PersistenceError)
+
+
+def test_save_refuses_unfitted_unsavable_and_existing(tmp_path, cohort, fitted):
+    with pytest.raises(NotFittedError, match="call fit first"):
+        LateFusionClassifier().save(tmp_path / "x")
+    standin = LateFusionClassifier(branches={"bmode": SignalBranch("bmode"),
+                                             "tabular": TabularClassifier("logistic")},
+                                   cv=2, progress=False).fit(cohort)
+    with pytest.raises(NotAvailableError, match="'bmode' is a SignalBranch"):
+        standin.save(tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+    fitted.save(tmp_path / "m")
+    with pytest.raises(FileExistsError):
+        fitted.save(tmp_path / "m")
+    fitted.save(tmp_path / "m", overwrite=True)
+    assert verify_model_dir(tmp_path / "m")["format_version"] == 1
+
+
+def test_settings_objects_in_params_are_saved_as_json(tmp_path, cohort):
+    from lnfusion.data.transforms import AugmentConfig
+
+    aug = AugmentConfig()
+    model = LateFusionClassifier(branches=_tabular_branches(), cv=2, progress=False,
+                                 image_params={"augment": aug, "pretrained": tmp_path}).fit(cohort)
+    loaded = LateFusionClassifier.load(model.save(tmp_path / "m"))
+    params = loaded.get_params()["image_params"]
+    assert params == {"augment": aug.to_dict(), "pretrained": str(tmp_path)}
+    assert AugmentConfig.from_dict(params["augment"]) == aug
