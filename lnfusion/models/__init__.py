@@ -1,0 +1,40 @@
+"""Models: timm image encoders, the image branch, the tabular branch, pre-training.
+
+Importing this package does not import torch, timm or xgboost; each name loads
+its module on first use (PEP 562).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "ImageBranchClassifier",
+    "TabularClassifier",
+    "create_encoder",
+    "pretrain",
+    "compare_pretraining",
+    "TrainConfig",
+    "TrainingInterrupted",
+]
+
+#: public name -> module that defines it
+_LAZY = {
+    "ImageBranchClassifier": "lnfusion.models.image_branch",
+    "TabularClassifier": "lnfusion.models.tabular",
+    "create_encoder": "lnfusion.models.encoders",
+    "pretrain": "lnfusion.models.pretrain",
+    "compare_pretraining": "lnfusion.models.pretrain",
+    "TrainConfig": "lnfusion.models.training",
+    "TrainingInterrupted": "lnfusion.models.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lnfusion.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
