@@ -18,6 +18,17 @@ from typing import IO
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_open", "atomic_dir"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _default_mode(path: str | os.PathLike, directory: bool) -> None:
+    """Give a mkstemp/mkdtemp result the permissions a plain open/mkdir would (they use 0600/0700)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; move it onto ``path`` on success.
@@ -39,6 +50,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
     try:
         if mode == "w":
             kwargs.setdefault("encoding", "utf-8")
+        _default_mode(tmp, directory=False)
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
@@ -78,6 +90,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        _default_mode(tmp, directory=True)
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")

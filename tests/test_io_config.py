@@ -78,3 +78,18 @@ def test_config_missing_or_invalid_file(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ConfigError, match="bad.json"):
         _Cfg.from_json(bad)
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        f = atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "b").write_text("y")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
