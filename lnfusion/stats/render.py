@@ -6,17 +6,16 @@ the destination folder, then :func:`os.replace`).
 """
 from __future__ import annotations
 
-import contextlib
 import html
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from lnfusion.exceptions import StatsError
+from lnfusion.io import atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table_one import TableOneResult
@@ -24,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "RenderError",
     "FORMATS",
-    "atomic_write_text",
     "display_frame",
     "format_pvalue",
     "render_markdown",
@@ -46,24 +44,6 @@ _ADJUST_SHORT = {"bh": "BH", "by": "BY", "holm": "Holm", "hochberg": "Hochberg",
 
 class RenderError(StatsError):
     """A table cannot be written in the requested format."""
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and :func:`os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def format_pvalue(p: float, digits: int = 3) -> str:

@@ -118,7 +118,7 @@ class TableOneResult:
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """Write the tidy :attr:`table` as CSV to ``path`` (atomically), or return it."""
-        from .render import atomic_write_text
+        from lnfusion.io import atomic_write_text
 
         text = self.table.to_csv(index=False, lineterminator="\n")
         if path is None:
