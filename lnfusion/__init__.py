@@ -6,12 +6,10 @@ that needs them is first used.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 __version__ = "0.1.0"
 
 from lnfusion.exceptions import LnfusionError  # noqa: E402  (light, always available)
+from lnfusion.lazy import lazy_exports  # noqa: E402
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -31,13 +29,4 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", "LnfusionError", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lnfusion' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -5,9 +5,6 @@
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from lnfusion.data.cohort import Cohort, CohortSummary, UnlabelledError
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
@@ -32,6 +29,7 @@ from lnfusion.data.splits import (
     split_patients,
 )
 from lnfusion.data.validation import ValidationReport, validate_manifest
+from lnfusion.lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -72,11 +70,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'lnfusion.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -4,8 +4,7 @@ Names load on first use (PEP 562), so ``import lnfusion.fusion`` stays light.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lnfusion.lazy import lazy_exports
 
 __all__ = [
     "LateFusionClassifier",
@@ -42,11 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'lnfusion.fusion' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -5,8 +5,7 @@ its module on first use (PEP 562).
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lnfusion.lazy import lazy_exports
 
 __all__ = [
     "ImageBranchClassifier",
@@ -30,11 +29,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'lnfusion.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
