@@ -9,15 +9,29 @@ Steps in this version:
 2. ``contact sheet``: ``OUT/contact_sheet.png``, a few nodes per class, every
    modality side by side;
 3. ``validate``: re-read the manifest through the public validator (images
-   opened) and keep its summary.
+   opened) and keep its summary;
+4. ``table 1``: per-class descriptor summary with the test used for each
+   variable (``OUT/table1.md``);
+5. ``train``: split whole patients into training and held-out test sets and fit a
+   :class:`~lnfusion.fusion.LateFusionClassifier` (one CNN per modality + the
+   XGBoost clinical branch + the stacking head on out-of-fold predictions) on the
+   training patients only; saved to ``OUT/model``;
+6. ``evaluate``: every branch and the fused model on the held-out patients
+   (``OUT/evaluation.md``);
+7. ``explain``: SHAP (descriptors, modalities) and Grad-CAM for a few test patients;
+8. ``report``: ``OUT/report.html``, one self-contained page with all of the above.
+
+Training settings follow the preset (:data:`TRAINING`); ``--backbone``,
+``--image-size``, ``--epochs`` and ``--folds`` override them.
 """
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -43,6 +57,11 @@ class DemoRun:
         What the steps wrote: name -> path (printed at the end).
     summary : str
         Text summary of the cohort (set by the ``validate`` step).
+    training : dict
+        Training settings (backbone, image_size, epochs, cv, n_boot).
+    table_one, model, test, evaluation, explanations
+        Results of the later steps (Table 1, the fitted fusion model, the
+        held-out cohort, its evaluation and its explanations).
     """
 
     out: Path
@@ -51,9 +70,32 @@ class DemoRun:
     n_jobs: int | None = None
     overwrite: bool = False
     echo: Callable[[str], None] = print
+    progress: bool = True
     cohort: Any = None
     outputs: dict[str, Path] = field(default_factory=dict)
     summary: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    table_one: Any = None
+    model: Any = None
+    test: Any = None
+    evaluation: Any = None
+    explanations: Any = None
+
+
+#: Training settings per preset.  "small": a tiny timm test network at 32 px, one epoch and
+#: one inner hold-out split (seconds; numbers near chance on 60 patients).  "default": resnet18
+#: at 64 px, 6 epochs, 3-fold out-of-fold stacking (tens of minutes on a 2-core CPU).
+TRAINING: dict[str, dict[str, Any]] = {
+    "small": dict(backbone="test_resnet", image_size=32, epochs=1, cv="holdout", n_boot=200),
+    "default": dict(backbone="resnet18", image_size=64, epochs=6, cv=3, n_boot=1000),
+}
+
+#: Descriptors shown in the demo's Table 1 (the study's significant ones first).
+TABLE_ONE_VARIABLES = {
+    "categorical": ["location", "shape", "margin", "hilum", "cdfi_pattern", "sex", "side"],
+    "continuous": ["age", "long_axis_mm", "short_axis_mm", "ls_ratio"],
+    "ordinal": ["adler_grade", "elasto_score"],
+}
 
 
 def _same_settings(folder: Path, preset: str, seed: int) -> bool:
@@ -105,11 +147,74 @@ def step_validate(run: DemoRun) -> None:
     run.summary = report.cohort.summary().to_text()
 
 
-#: The pipeline: (name, step).  Later versions append training, evaluation, report.
+def step_table_one(run: DemoRun) -> None:
+    """Table 1 of the descriptors by class, written to ``OUT/table1.md``."""
+    from lnfusion.stats import table_one
+
+    frame = run.cohort.descriptors.copy()
+    frame["label"] = run.cohort.labels
+    present = {kind: [v for v in names if v in frame.columns]
+               for kind, names in TABLE_ONE_VARIABLES.items()}
+    run.table_one = table_one(frame, by="label", class_order=run.cohort.classes, **present)
+    run.outputs["Table 1"] = run.table_one.save(run.out / "table1.md")
+
+
+def step_train(run: DemoRun) -> None:
+    """Hold out whole patients, then fit the fused model on the training patients."""
+    from lnfusion.data import split_patients
+    from lnfusion.fusion import LateFusionClassifier
+
+    t = run.training
+    split = split_patients(run.cohort.y, run.cohort.groups, test_size=0.2, random_state=run.seed)
+    train, run.test = run.cohort.subset(split.train), run.cohort.subset(split.test)
+    run.echo(f"  {train.n_patients} training / {run.test.n_patients} held-out patients; "
+             f"{t['backbone']} at {t['image_size']} px, {t['epochs']} epochs, cv={t['cv']}")
+    run.model = LateFusionClassifier(
+        backbone=t["backbone"], cv=t["cv"], random_state=run.seed, progress=run.progress,
+        image_params={"image_size": t["image_size"], "epochs": t["epochs"],
+                      "progress": False},
+    ).fit(train)
+    run.outputs["model"] = run.model.save(run.out / "model", overwrite=True)
+
+
+def step_evaluate(run: DemoRun) -> None:
+    """Evaluate every branch and the fused model on the held-out patients."""
+    from lnfusion.evaluation import evaluate
+    from lnfusion.io import atomic_write_text
+
+    run.evaluation = evaluate(run.model, run.test, n_boot=run.training["n_boot"],
+                              random_state=run.seed, title="Held-out patients")
+    run.outputs["evaluation"] = atomic_write_text(run.out / "evaluation.md",
+                                                  run.evaluation.to_markdown())
+
+
+def step_explain(run: DemoRun) -> None:
+    """Explanations for every held-out node; image attributions for three patients."""
+    from lnfusion.explain import explain
+
+    patients = list(dict.fromkeys(run.test.groups))[:3]
+    run.explanations = explain(run.model, run.test, patients=patients, random_state=run.seed)
+
+
+def step_report(run: DemoRun) -> None:
+    """Write ``OUT/report.html``."""
+    from lnfusion.report import build_demo_report
+
+    run.outputs["report"] = build_demo_report(
+        run.out, run.cohort, table_one=run.table_one, evaluation=run.evaluation,
+        explanations=run.explanations, contact_sheet=run.outputs.get("contact sheet"))
+
+
+#: The pipeline: (name, step).
 STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("cohort", step_cohort),
     ("contact sheet", step_contact_sheet),
     ("validate", step_validate),
+    ("table 1", step_table_one),
+    ("train", step_train),
+    ("evaluate", step_evaluate),
+    ("explain", step_explain),
+    ("report", step_report),
 ]
 
 
@@ -126,6 +231,17 @@ def run_steps(run: DemoRun, steps: list[tuple[str, Callable[[DemoRun], None]]] |
     return run
 
 
+def _positive_int(value: str, option: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 2:
+        raise click.BadParameter(f"expected an integer >= 2 or 'holdout', got {value!r}",
+                                 param_hint=option)
+    return number
+
+
 @click.command(name="demo")
 @click.option("--out", "out", default=DEFAULT_OUT, show_default=True,
               type=click.Path(file_okay=False), help="Output folder.")
@@ -137,19 +253,34 @@ def run_steps(run: DemoRun, steps: list[tuple[str, Callable[[DemoRun], None]]] |
 @click.option("--n-jobs", type=int, default=None,
               help="Worker processes for rendering (default: all cores for large cohorts).")
 @click.option("--overwrite", is_flag=True, help="Rebuild the cohort even if OUT/cohort exists.")
+@click.option("--backbone", default=None, help="timm backbone of the image branches "
+              "(default: the preset's).")
+@click.option("--image-size", type=int, default=None, help="Input size of the image branches.")
+@click.option("--epochs", type=int, default=None, help="Training epochs per image branch.")
+@click.option("--folds", default=None,
+              help="Inner out-of-fold splits for the fusion head: an integer or 'holdout'.")
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
 def command(out: str, preset: str, seed: int, n_jobs: int | None, overwrite: bool,
-            quiet: bool) -> None:
+            backbone: str | None, image_size: int | None, epochs: int | None,
+            folds: str | None, quiet: bool) -> None:
     """Build the SIMULATED demo cohort and run the pipeline on it.
 
     Writes OUT/cohort (manifest.csv, schema.json, images/, latent.csv) and
-    OUT/contact_sheet.png, validates the manifest and prints a summary.  The
-    data are simulated: see docs/demo_cohort.md.
+    OUT/contact_sheet.png, validates the manifest, writes Table 1, trains the
+    fused model on the training patients, evaluates and explains it on the
+    held-out patients and writes OUT/report.html.  The data are simulated: see
+    docs/demo_cohort.md.
     """
     from lnfusion.exceptions import LnfusionError
 
+    training = dict(TRAINING[preset])
+    overrides = {"backbone": backbone, "image_size": image_size, "epochs": epochs}
+    training.update({k: v for k, v in overrides.items() if v is not None})
+    if folds is not None:
+        training["cv"] = folds if folds == "holdout" else _positive_int(folds, "--folds")
     run = DemoRun(out=Path(out), preset=preset, seed=seed, n_jobs=n_jobs, overwrite=overwrite,
-                  echo=(lambda s: None) if quiet else click.echo)
+                  echo=(lambda s: None) if quiet else click.echo, training=training,
+                  progress=not quiet)
     try:
         run_steps(run)
     except LnfusionError as exc:

@@ -568,7 +568,8 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
         objective = supervised_objective(class_weight, config.label_smoothing)
     prepare_base = BatchPreparer(mean, std, dev, config.channels_last, colour)
     optimizer = torch.optim.AdamW(_param_groups(model, config.weight_decay), lr=config.lr)
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    bounds = batch_bounds(len(train), config.batch_size)
+    steps_per_epoch = len(bounds)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
     images = torch.from_numpy(train.images)
@@ -618,7 +619,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
             bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
                        disable=not config.progress, leave=False, unit="batch")
             for i in bar:
-                idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+                idx = order[bounds[i][0]:bounds[i][1]]
                 lr = lr_at(step, total_steps, warmup_steps, config.lr)
                 for g in optimizer.param_groups:
                     g["lr"] = lr
@@ -682,6 +683,19 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
                        resumed_from=resumed_from)
 
 
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive batches covering ``n`` items.
+
+    A trailing batch of a single item is merged into the one before it: a
+    BatchNorm layer in training mode cannot normalise one sample (its spatial
+    size is often 1x1 at the end of a CNN on small images).
+    """
+    bounds = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
 def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, prepare: BatchPreparer, *,
                           batch_size: int, dtype: torch.dtype | None = None) -> int:
     """Re-estimate BatchNorm running statistics with the final weights ("precise BN").
@@ -712,8 +726,8 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, prepare: BatchPr
         m.train()
     try:
         with torch.no_grad(), _autocast(prepare.device, dtype):
-            for start in range(0, len(images), batch_size):
-                model(prepare(torch.from_numpy(images[start:start + batch_size])))
+            for start, stop in batch_bounds(len(images), batch_size):
+                model(prepare(torch.from_numpy(images[start:stop])))
     finally:
         for m, momentum in zip(bns, momenta):
             m.momentum = momentum

@@ -135,3 +135,17 @@ def test_config_validation():
         TrainConfig(precision="fp8")
     cfg = TrainConfig(augment=AugmentConfig(rotation=5.0))
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_batch_bounds_never_leave_a_single_item_batch():
+    from lnfusion.models.training import batch_bounds
+
+    for n in range(1, 80):
+        for bs in (1, 2, 4, 8, 32):
+            bounds = batch_bounds(n, bs)
+            assert bounds[0][0] == 0 and bounds[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+            if bs > 1 and n > 1:
+                assert all(stop - start >= 2 for start, stop in bounds)
+    assert batch_bounds(33, 32) == [(0, 33)]
+    assert batch_bounds(34, 32) == [(0, 32), (32, 34)]
