@@ -13,8 +13,9 @@ __all__ = ["command", "read_unlabelled", "prediction_table"]
 def read_unlabelled(manifest: str | os.PathLike, schema: Any) -> tuple[Any, Any]:
     """Read a manifest whose labels may be absent, empty or unknown.
 
-    Prediction never uses labels, so the label column is replaced by a
-    placeholder before validation (everything else is validated as usual).
+    Prediction never uses labels: the manifest is read as an unlabelled cohort
+    (``labelled=False``), so its label column, if any, is not validated;
+    everything else (ids, descriptors, images, ROIs) is.
 
     Returns
     -------
@@ -26,9 +27,8 @@ def read_unlabelled(manifest: str | os.PathLike, schema: Any) -> tuple[Any, Any]
 
     df, _ = read_manifest(manifest)
     labels = df[schema.label].copy() if schema.label in df.columns else None
-    df[schema.label] = schema.classes[0]
     cohort = Cohort.from_manifest(df, schema=schema, root=Path(manifest).resolve().parent,
-                                  allow_empty_classes=True)
+                                  source=str(manifest), labelled=False)
     return cohort, labels
 
 

@@ -92,9 +92,13 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
                         unit="batch"):
         out[start:start + len(x)] = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
         start += len(x)
-    y = cohort.y if labels is None else np.asarray(labels)
-    return ImageSet(images=out, labels=np.asarray(y)[ds.node_positions], node=ds.node_positions,
-                    n_nodes=len(cohort))
+    if labels is not None:
+        y = np.asarray(labels)[ds.node_positions]
+    elif cohort.is_labelled:
+        y = cohort.y[ds.node_positions]
+    else:  # new patients: prediction needs no labels
+        y = None
+    return ImageSet(images=out, labels=y, node=ds.node_positions, n_nodes=len(cohort))
 
 
 def _class_indices(y: Any, classes: Sequence[str], n: int) -> np.ndarray:

@@ -82,6 +82,14 @@ def test_predict_needs_no_labels(study):
     assert result.exit_code == 0, result.output
     preds = pd.read_csv(out)
     assert len(preds) == 7 and "label" not in preds.columns and "Predicted:" in result.output
+    # a label column with unknown or empty values is copied, never validated
+    odd = manifest.head(7).assign(label=["?", "", "benign", "?", "", "x", "lymphoma"])
+    odd.to_csv(study / "data" / "odd.csv", index=False)
+    result = runner.invoke(main, ["predict", str(study / "run" / "model"), str(study / "data" / "odd.csv"),
+                                  "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    preds = pd.read_csv(out, dtype={"label": str}, keep_default_na=False)
+    assert list(preds["label"]) == ["?", "", "benign", "?", "", "x", "lymphoma"]
 
 
 def test_train_reports_config_errors_and_refuses_to_overwrite(study):

@@ -122,3 +122,16 @@ def test_y_by_name_and_training_subset_only(toy_cohort, fast):
     n_images = sum(len(p) for p in train.images("bmode"))
     assert clf.n_train_images_ + clf.n_val_images_ == n_images
     assert clf.predict_proba(toy_cohort).shape == (len(toy_cohort), 3)
+
+
+def test_predicts_unlabelled_cohort_of_new_patients(toy_cohort, fitted_cdfi):
+    from lnfusion.data import Cohort
+
+    unlabelled = Cohort.from_manifest(toy_cohort.table.drop(columns=["label"]),
+                                      schema=toy_cohort.schema, root=toy_cohort.root,
+                                      labelled=False)
+    assert not unlabelled.is_labelled
+    expected = fitted_cdfi.predict_proba(toy_cohort)
+    np.testing.assert_array_equal(fitted_cdfi.predict_proba(unlabelled), expected)
+    np.testing.assert_array_equal(fitted_cdfi.transform(unlabelled),
+                                  fitted_cdfi.transform(toy_cohort))
