@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 OUT    ?= lnfusion_demo_output
 PIP    := $(BIN)/python -m pip install --progress-bar off --disable-pip-version-check -q
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: demo test docs bench lint clean
 
@@ -24,7 +25,7 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/lnfusion demo --out $(OUT)
+	$(BIN)/lnfusion demo --out $(OUT) $(DEMO_ARGS)
 	@echo ""
 	@echo "Demo outputs are in $(abspath $(OUT))/ (open report.html in a browser)."
 
