@@ -8,7 +8,7 @@ nodes are distributed over worker processes.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -39,7 +39,7 @@ and were adjusted so that the simulated task has the intended difficulty):
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

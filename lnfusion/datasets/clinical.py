@@ -16,7 +16,7 @@ meta-analysis.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -20,7 +20,7 @@ The expected class-conditional frequency of a descriptor is therefore
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd

@@ -22,7 +22,7 @@ pixels; elsewhere the B-mode shows through.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from scipy import ndimage

@@ -21,7 +21,7 @@ descriptors' ``misread_rate``).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from scipy import ndimage

@@ -1,7 +1,7 @@
 """Display furniture of colour ultrasound frames: the colour box, its outline, colour bars."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage

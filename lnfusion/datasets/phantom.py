@@ -12,8 +12,8 @@ simulator (:mod:`lnfusion.datasets.bmode`) images.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 from scipy import fft as sfft

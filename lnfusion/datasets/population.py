@@ -16,8 +16,8 @@ sequence (:func:`~lnfusion.datasets.acquisition.node_seed`).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
