@@ -387,8 +387,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
                           "NaN for every node", UserWarning, stacklevel=3)
             return np.full((len(cohort), width), np.nan)
         images = decode_images(cohort, self.modality, self.image_size, in_chans=self.in_chans_,
-                               labels=np.zeros(len(cohort), np.int64), num_workers=self.num_workers,
-                               progress=self.progress)
+                               num_workers=self.num_workers, progress=self.progress)
         values = predict_batches(self.model_, images.images, mean=self.data_config_["mean"],
                                  std=self.data_config_["std"], batch_size=max(self.batch_size, 64),
                                  device=self.device, precision=self.precision,
