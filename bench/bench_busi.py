@@ -16,6 +16,7 @@ Both are tested on the same official test images, which nothing else sees.
     python bench/bench_busi.py                     # seeds 0-2, 30 epochs, 128 px (the full run)
     python bench/bench_busi.py --quick             # smoke: seed 0, 2 epochs, 64 px, 1 pre-training epoch
     python bench/bench_busi.py --seeds 0 --epochs 30 --skip-baseline --pretrain-method simclr
+    python bench/bench_busi.py --ensemble 5 --skip-pretrained   # + a 5-seed ensemble per seed
 """
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def main() -> None:
     p.add_argument("--skip-pretrained", action="store_true")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--no-tta", action="store_true", help="no left-right test-time augmentation")
+    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+                   help="also report the mean probability of K from-scratch branches per seed (member 0 is "
+                        "the single from-scratch model; member k uses random_state seed + 1000 k)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--out", type=Path, default=Path("bench_busi_out"), help="folder for the pre-training and JSON")
     p.add_argument("--threads", type=int, default=None)
@@ -125,6 +129,22 @@ def main() -> None:
             rows.append(dict(method=name, seed=seed, test_auc=m["auc"], ci_low=m["auc_ci_low"],
                              ci_high=m["auc_ci_high"], test_acc=m["accuracy"], best_epoch=branch.best_epoch_,
                              epochs_run=len(branch.history_), seconds=time.perf_counter() - t0))
+            print(_fmt(rows[-1]), flush=True)
+            if init is None:
+                members = [(proba, rows[-1]["seconds"], branch.best_epoch_)]
+        for k in range(1, args.ensemble):
+            t0 = time.perf_counter()
+            member = ImageBranchClassifier("bmode", random_state=seed + 1000 * k, **params).fit(trainval)
+            members.append((member.predict_proba(test), time.perf_counter() - t0, member.best_epoch_))
+            print(f"  ensemble member {k} seed {seed}: best epoch {member.best_epoch_} "
+                  f"({members[-1][1]:.0f} s)", flush=True)
+        if args.ensemble > 1:
+            proba = np.mean([mp for mp, _, _ in members], axis=0)
+            m = evaluate_proba(test.y, proba, list(CLASSES), positive="malignant")
+            rows.append(dict(method=f"lnfusion ensemble x{args.ensemble}", seed=seed, test_auc=m["auc"],
+                             ci_low=m["auc_ci_low"], ci_high=m["auc_ci_high"], test_acc=m["accuracy"],
+                             best_epoch="/".join(str(e) for _, _, e in members),
+                             epochs_run=None, seconds=sum(t for _, t, _ in members)))
             print(_fmt(rows[-1]), flush=True)
         if not args.skip_baseline:
             sys.path.insert(0, str(HERE))

@@ -10,13 +10,15 @@ and reports the macro one-vs-rest AUC on the test nodes, with a 95% patient-leve
 bootstrap interval (``lnfusion.evaluation.metrics.classification_metrics``), of:
 
 - ``descriptors``: ``lnfusion.models.TabularClassifier("xgboost")`` on every
-  descriptor column (clinical and sonographic readings);
+  descriptor column (clinical and sonographic readings), and the same without
+  ``elasto_score`` (the elasticity score is read from the elastography image);
 - ``bmode`` / ``cdfi`` / ``elasto``: a simple image baseline per modality, a
   multinomial logistic regression on hand-made features of each image (a 12 x 12
   downsampled image, a grey or colour histogram, a radial intensity / colour
   profile around the image centre), averaged over the node's images; nodes
   lacking the modality are left out of that row;
-- ``late fusion (mean)``: the mean of the available branch probabilities.
+- ``late fusion (mean)``: the mean of the available probabilities of the
+  descriptor model (all columns) and the three image baselines.
 
 Expected (issue 3): every source well above chance (0.5) and well below perfect;
 elastography the strongest image source; the fusion above the best single source.
@@ -137,11 +139,15 @@ def main() -> None:
     tab = TabularClassifier(estimator="xgboost", random_state=args.seed)
     tab.fit(cohort.subset(train))
     probas["descriptors (XGBoost)"] = tab.predict_proba(cohort.subset(test))
+    # the same without the elasticity score, which is read from the elastography image
+    others = [c for c in cohort.descriptors.columns if c != "elasto_score"]
+    tab = TabularClassifier(estimator="xgboost", descriptors=others, random_state=args.seed)
+    probas["descriptors w/o elasto_score"] = tab.fit(cohort.subset(train)).predict_proba(cohort.subset(test))
     for m in cohort.modalities:
         X, have = image_features(cohort, m)
         probas[f"{m} (image baseline)"] = image_baseline(X, have, y, train, test, len(classes),
                                                          args.seed)
-    stacked = np.stack(list(probas.values()))
+    stacked = np.stack([p for k, p in probas.items() if k != "descriptors w/o elasto_score"])
     with np.errstate(invalid="ignore"):
         probas["late fusion (mean)"] = np.nanmean(stacked, axis=0)
 

@@ -18,9 +18,9 @@ of the clinical branch, the local-accuracy error of both explanations, and wall
 times.  With ``--cards`` it also writes explanation cards for ``--patients``
 held-out patients (Grad-CAM and SHAP image maps) and the global plots.
 
-Expected (issue 7): elastography first among the image modalities (the
-simulation makes it the most informative: ``modality_signal`` default
-``{"bmode": 0.6, "cdfi": 0.4, "elasto": 1.1}``).
+Expected (issue 7): elastography first among all branches, the clinical branch
+included (the simulation makes it the most informative modality:
+``modality_signal`` default ``{"bmode": 0.6, "cdfi": 0.4, "elasto": 2.2}``).
 
 Cost: the default preset trains 3 modalities x (folds + 1) CNNs; on CPU expect
 hours at 64 px (use a GPU, or ``--preset small`` for a run of minutes).

@@ -157,7 +157,7 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
         ``image_size`` override the preset.
     modality_signal : mapping, optional
         Class-separation strength of each modality's image-only appearance
-        features, e.g. ``{"bmode": 0.6, "cdfi": 0.4, "elasto": 1.3}`` (the default:
+        features, e.g. ``{"bmode": 0.6, "cdfi": 0.4, "elasto": 2.2}`` (the default:
         elastography most informative, a choice of the simulation).  0 removes the
         class information of that modality's image-only features; the anatomy
         shared with the descriptors (size, shape, hilum...) stays visible.

@@ -1,7 +1,9 @@
-"""On the simulated demo cohort, elastography is the most important image modality.
+"""On the simulated demo cohort, elastography is the most important branch of the fusion.
 
 The simulation makes elastography the most informative modality
-(``modality_signal`` default ``{"bmode": 0.6, "cdfi": 0.4, "elasto": 1.1}``).
+(``modality_signal`` default ``{"bmode": 0.6, "cdfi": 0.4, "elasto": 2.2}``), and the
+global modality ranking of the fused model must show it: elastography first among
+all branches, the clinical (tabular) branch included.
 The check needs enough patients for the ranking to be stable (240, at 64 px;
 the 60-patient ``small`` preset is too noisy: the ranking of the image
 modalities changes with the split) and image branches that learn in seconds:
@@ -93,6 +95,7 @@ def test_demo_cohort_ranks_elastography_first(tmp_path):
 
     bundle = explain(model, test, image_method="none")
     importance = bundle.modality_importance()
+    assert bundle.modality.ranking()[0] == "elasto", importance
     assert bundle.modality.ranking(among=cohort.modalities)[0] == "elasto", importance
     # local accuracy on every held-out node, for both explanations
     logits = model.head_.decision_function(model.head_inputs(test))
