@@ -13,6 +13,8 @@ from lnfusion.data import Cohort, CohortSchema, Modality  # noqa: E402
 from lnfusion.explain.gradcam import GradCamResult, grad_cam, padded_geometry, save_overlays  # noqa: E402
 from lnfusion.models import ImageBranchClassifier  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 H, W = 36, 48  # non-square: exercises the pad/resize inverse
 
 
@@ -40,15 +42,6 @@ def _left_square_cohort(root, n_per_class=24, seed=0):
     schema = CohortSchema(classes=("neg", "pos"), node=None, site=None,
                           modalities={"bmode": Modality(colour=False)})
     return Cohort.from_manifest(pd.DataFrame(rows), schema, root=root), boxes
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain little from a second thread, and threads spin badly on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

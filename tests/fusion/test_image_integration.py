@@ -7,17 +7,10 @@ pytest.importorskip("timm")
 
 from lnfusion.fusion import LateFusionClassifier  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FAST = dict(image_size=32, epochs=1, batch_size=32, val_size=0.0, patience=None, warmup_epochs=0.5,
             lr=2e-3)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny networks on a shared CPU: one thread is many times faster than an oversubscribed pool
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,8 @@ pytest.importorskip("timm")
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain little from a second thread, and threads spin badly on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every module here trains tiny models: one torch thread (tests/conftest.py)."""
 
 
 def write_toy_cohort(root: Path, n_per_class: int = 12, size: tuple[int, int] = (40, 48),
