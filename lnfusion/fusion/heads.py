@@ -39,6 +39,7 @@ __all__ = [
     "MeanHead",
     "WeightedMeanHead",
     "StackingHead",
+    "ShrunkStackingHead",
     "MLPHead",
     "HEADS",
     "make_head",
@@ -448,6 +449,168 @@ class StackingHead(FusionHead):
         self.feature_branch_ = list(state["feature_branch"])
 
 
+#: Default candidate shrinkages of :class:`ShrunkStackingHead`.
+SHRINKAGE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _multinomial_nll(scores: np.ndarray, y: np.ndarray) -> float:
+    from scipy.special import logsumexp
+
+    return float(np.mean(logsumexp(scores, axis=1) - scores[np.arange(len(y)), y]))
+
+
+class ShrunkStackingHead(StackingHead):
+    """Stacking shrunk toward equal branch weights, the shrinkage chosen by inner CV.
+
+    Two logistic models on the same design matrix as :class:`StackingHead`:
+
+    - *free*: the stacking head (one coefficient per column, L2-penalised);
+    - *equal*: one slope ``s`` shared by every branch (plus a class intercept),
+      ``score_c = a_c + s * sum_b log p_bc``: every branch weighs the same, as
+      in a (tempered) product of the branches' probabilities.
+
+    The head is ``(1 - shrinkage) * free + shrinkage * equal``, coefficient by
+    coefficient, so it is still linear in its design matrix (exact modality
+    SHAP values, same persistence as the stacking head).  ``shrinkage="cv"``
+    picks it from ``grid`` by stratified K-fold over the head's training rows
+    (mean held-out log-loss; the out-of-fold predictions of the training
+    patients only, never the evaluation patients); ties go to the larger
+    shrinkage.  A float fixes it.
+
+    Why: the head learns from out-of-fold branch predictions, made by models
+    trained on fewer patients than the refit branches it is applied to; a free
+    stacker then under-weights the branch that gains most from more data (on
+    small cohorts, the image branch), and with few head rows it is noisy.
+    Equal weights are the robust prior; the data must earn any departure.
+
+    Parameters
+    ----------
+    C : float, default 1.0
+        Inverse L2 strength of the free model (as :class:`StackingHead`).
+    max_iter : int, default 1000
+    shrinkage : "cv" or float in [0, 1], default "cv"
+    grid : sequence of float, optional
+        Candidate shrinkages for ``"cv"``; default :data:`SHRINKAGE_GRID`.
+    cv : int, default 5
+        Folds of the inner CV (fewer when a class has fewer rows; with fewer
+        than two rows per class the shrinkage is 1).
+
+    Attributes
+    ----------
+    shrinkage_ : float
+        The shrinkage used.
+    cv_loss_ : dict of str to float
+        Mean held-out log-loss per candidate (``"cv"`` only).
+    equal_slope_ : float
+        ``s`` of the equal-weights model fitted on all rows.
+    """
+
+    kind = "shrunk"
+
+    def __init__(self, C: float = 1.0, max_iter: int = 1000, shrinkage: Any = "cv",
+                 grid: Sequence[float] | None = None, cv: int = 5):
+        super().__init__(C=C, max_iter=max_iter)
+        self.shrinkage = shrinkage
+        self.grid = grid
+        self.cv = cv
+
+    def _equal_columns(self) -> np.ndarray:
+        """(n_classes, n_features) 0/1: column j holds log p of class c for some branch."""
+        k = self.n_classes_
+        E = np.zeros((k, len(self.feature_names_)))
+        for j0 in range(0, len(self.feature_names_), k + 1):   # per branch: k log-p columns + missing
+            E[np.arange(k), j0 + np.arange(k)] = 1.0
+        return E
+
+    def _fit_equal(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Slope ``s`` and intercepts ``a`` of the equal-weights model (maximum likelihood)."""
+        from scipy.optimize import minimize
+
+        E = self._equal_columns()
+        U = X @ E.T                                        # (n, k): sum over branches of log p_c
+        k = self.n_classes_
+
+        def loss(theta: np.ndarray) -> float:
+            a = np.concatenate([[0.0], theta[1:]])
+            return _multinomial_nll(theta[0] * U + a[None, :], y)
+
+        res = minimize(loss, np.concatenate([[1.0], np.zeros(k - 1)]), method="L-BFGS-B",
+                       bounds=[(0.0, None)] + [(None, None)] * (k - 1))
+        s = float(res.x[0])
+        a = np.concatenate([[0.0], res.x[1:]])
+        return s * E, a - a.mean(), s
+
+    def _fit_free(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.linear_model import LogisticRegression
+
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        lr.fit((X - mean) / std, y)
+        coef_s, icpt_s = lr.coef_, lr.intercept_
+        if coef_s.shape[0] == 1:
+            coef_s = np.vstack([-coef_s[0] / 2, coef_s[0] / 2])
+            icpt_s = np.array([-icpt_s[0] / 2, icpt_s[0] / 2])
+        coef = coef_s / std[None, :]
+        return coef, icpt_s - coef @ mean
+
+    def _choose(self, X: np.ndarray, y: np.ndarray) -> float:
+        from sklearn.model_selection import StratifiedKFold
+
+        grid = [float(g) for g in (SHRINKAGE_GRID if self.grid is None else self.grid)]
+        if not grid or any(not 0.0 <= g <= 1.0 for g in grid):
+            raise DataError(f"ShrunkStackingHead: grid must hold shrinkages in [0, 1], got {self.grid!r}")
+        folds = min(int(self.cv), int(np.bincount(y, minlength=self.n_classes_).min()))
+        self.cv_loss_ = {}
+        if folds < 2:
+            return 1.0
+        losses = np.zeros(len(grid))
+        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y):
+            if len(np.unique(y[tr])) < self.n_classes_:
+                continue
+            cf, bf = self._fit_free(X[tr], y[tr])
+            ce, be, _ = self._fit_equal(X[tr], y[tr])
+            for i, g in enumerate(grid):
+                scores = X[te] @ ((1 - g) * cf + g * ce).T + ((1 - g) * bf + g * be)[None, :]
+                losses[i] += _multinomial_nll(scores, y[te]) * len(te) / len(y)
+        self.cv_loss_ = {f"{g:g}": float(v) for g, v in zip(grid, losses)}
+        best = losses.min()
+        return max(g for g, v in zip(grid, losses) if v <= best + 1e-12)
+
+    def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> ShrunkStackingHead:
+        """Fit the free and the equal-weights models and mix them (see the class docstring)."""
+        super().fit(Z, y, classes)                           # checks, design columns, free model
+        y = _check_y(y, len(next(iter(Z.values()))), self.n_classes_)
+        X = self._design({b: np.asarray(Z[b], dtype=np.float64) for b in self.branch_names_})
+        if isinstance(self.shrinkage, str):
+            if self.shrinkage != "cv":
+                raise DataError(f"ShrunkStackingHead: shrinkage must be 'cv' or a number in [0, 1], "
+                                f"got {self.shrinkage!r}")
+            lam = self._choose(X, y)
+        else:
+            lam = float(self.shrinkage)
+            if not 0.0 <= lam <= 1.0:
+                raise DataError(f"ShrunkStackingHead: shrinkage must be in [0, 1], got {self.shrinkage!r}")
+            self.cv_loss_ = {}
+        ce, be, s = self._fit_equal(X, y)
+        self.coef_ = np.ascontiguousarray((1 - lam) * self.coef_ + lam * ce)
+        self.intercept_ = np.ascontiguousarray((1 - lam) * self.intercept_ + lam * be)
+        self.shrinkage_ = float(lam)
+        self.equal_slope_ = float(s)
+        return self
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "shrinkage": self.shrinkage_, "equal_slope": self.equal_slope_,
+                "cv_loss": dict(self.cv_loss_)}
+
+    def _set_state(self, state: Mapping[str, Any]) -> None:
+        super()._set_state(state)
+        self.shrinkage_ = float(state["shrinkage"])
+        self.equal_slope_ = float(state["equal_slope"])
+        self.cv_loss_ = {str(k): float(v) for k, v in state["cv_loss"].items()}
+
+
 # --------------------------------------------------------------------------------------
 # intermediate fusion
 # --------------------------------------------------------------------------------------
@@ -581,6 +744,7 @@ HEADS: dict[str, type[FusionHead]] = {
     "mean": MeanHead,
     "weighted": WeightedMeanHead,
     "stacking": StackingHead,
+    "shrunk": ShrunkStackingHead,
     "mlp": MLPHead,
 }
 

@@ -14,6 +14,8 @@ Main entry points
     regression with odds ratios and a nomogram table.
 :func:`roc_auc_ci`, :func:`delong_test`, :func:`multiclass_auc`
     AUC with DeLong or bootstrap intervals and DeLong's paired test.
+:func:`corrected_resampled_ttest`
+    Paired comparison of two models over repeated cross-validation folds.
 :func:`adjust_pvalues`
     R's ``p.adjust``.
 """
@@ -38,6 +40,7 @@ from .infer import infer_variable_types
 from .logistic import LogisticResult, fit_logistic, logistic_regression, univariable_screening
 from .records import HypothesisTestResult
 from .render import RenderError
+from .resampled import CorrectedTTestResult, corrected_resampled_ttest
 from .roc import (
     AucResult,
     DelongTestResult,
@@ -55,6 +58,7 @@ from .table_one import TableOneResult, table_one
 __all__ = [
     "ADJUST_METHODS",
     "AucResult",
+    "CorrectedTTestResult",
     "DelongTestResult",
     "DiagnosticResult",
     "FisherWorkLimitError",
@@ -66,6 +70,7 @@ __all__ = [
     "adjust_pvalues",
     "chi_square",
     "cochran_armitage",
+    "corrected_resampled_ttest",
     "delong_test",
     "expected_counts",
     "fisher_exact",

@@ -162,7 +162,7 @@ def test_fused_model_beats_each_branch(big_split, plain):
         assert fused > _macro_auc(test.y[seen], p[seen]) + 0.02, name
 
 
-@pytest.mark.parametrize("head", ["stacking", "mean", "weighted", "mlp"])
+@pytest.mark.parametrize("head", ["stacking", "shrunk", "mean", "weighted", "mlp"])
 def test_missing_modalities_at_fit_and_predict_are_kept(cohort, head):
     from lnfusion.fusion import MLPHead
 
@@ -203,3 +203,30 @@ def test_tabular_option_builds_the_clinical_branch(cohort):
     knn = LateFusionClassifier(modalities=(), tabular=KNeighborsClassifier(5), cv=2,
                                progress=False).fit(cohort)
     assert isinstance(knn.branches_["tabular"].model_, KNeighborsClassifier)
+
+
+def test_fit_from_oof_equals_fit_and_compares_heads_on_one_set_of_branch_fits(cohort):
+    from lnfusion.fusion.oof import cross_fit, inner_splits
+
+    model = LateFusionClassifier(branches=_branches(), head="weighted", cv=3, progress=False).fit(cohort)
+    y = cohort.y
+    splits = inner_splits(y, cohort.groups, 3, 0.25, 0)
+    oof, fitted = cross_fit(model.make_branches(cohort), cohort, y, 3, splits, progress=False)
+    again = LateFusionClassifier(branches=_branches(), head="weighted", cv=3,
+                                 progress=False).fit_from_oof(cohort, oof, fitted)
+    np.testing.assert_array_equal(again.predict_proba(cohort), model.predict_proba(cohort))
+    # another head on the same branch fits: the refit branches are the very same objects
+    mean = LateFusionClassifier(branches=_branches(), head="mean", progress=False).fit_from_oof(cohort, oof, fitted)
+    assert mean.branches_["tabular"] is again.branches_["tabular"]
+    np.testing.assert_allclose(mean.predict_proba(cohort),
+                               np.nanmean(np.stack(list(mean.predict_branch_proba(cohort).values())), axis=0))
+    # other splits, no refit: out-of-fold outputs only
+    oof2, none = cross_fit(model.make_branches(cohort), cohort, y, 3,
+                           inner_splits(y, cohort.groups, "holdout", 0.25, 0), progress=False, refit=False)
+    assert none == {} and (oof2.folds >= 0).sum() < len(cohort)
+    with pytest.raises(DataError, match="differ from the fitted"):
+        LateFusionClassifier(progress=False).fit_from_oof(cohort, oof, {"tabular": fitted["tabular"]})
+    with pytest.raises(DataError, match="needs out-of-fold embeddings"):
+        LateFusionClassifier(head="mlp", progress=False).fit_from_oof(cohort, oof, fitted)
+    with pytest.raises(DataError, match="nothing to fit"):
+        cross_fit(model.make_branches(cohort), cohort, y, 3, [], progress=False, refit=False)
