@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+from lnfusion.data.breast_lesions import load_breast_lesions
 from lnfusion.data.cohort import Cohort, CohortSummary, UnlabelledError
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
@@ -15,6 +16,7 @@ from lnfusion.data.layouts import (
     parse_class_map,
     read_medmnist_npz,
 )
+from lnfusion.data.masks import add_mask_measurements, roi_from_mask, shape_measurements
 from lnfusion.data.schema import (
     DEFAULT_CLASSES,
     DEFAULT_MODALITIES,
@@ -48,15 +50,19 @@ __all__ = [
     "UnlabelledError",
     "UnpairedReport",
     "ValidationReport",
+    "add_mask_measurements",
     "build_transform",
     "image_size",
     "leave_one_site_out",
+    "load_breast_lesions",
     "load_busi",
     "load_medmnist_npz",
     "load_study_layout",
     "parse_class_map",
     "read_image",
     "read_medmnist_npz",
+    "roi_from_mask",
+    "shape_measurements",
     "split_patients",
     "validate_manifest",
 ]
