@@ -32,10 +32,11 @@ Definitions (all on the mask's foreground pixels, each pixel a unit square):
     directions (0, 45, 90, 135 degrees), which is nearly unbiased for smooth
     outlines whatever their orientation (a pixel-edge count overestimates a
     disc's perimeter by about 27 %); it underestimates straight borders by up to
-    about 5 %.
+    about 5 %.  Clipped to 1 (tiny masks of a few pixels would exceed it).
 ``solidity``
-    ``area / convex hull area`` (both as pixel counts; 1 for a convex lesion,
-    smaller for lobulated or spiculated ones).
+    ``area / convex hull area``, both as pixel counts, the hull being the pixels
+    whose centres lie in the convex hull of the lesion's pixel centres (1 for a
+    convex lesion, smaller for lobulated or spiculated ones).
 ``margin_roughness``
     ``perimeter / convex hull perimeter - 1`` (same Crofton estimator for both,
     clipped at 0): 0 for a convex outline, growing with the length a lobulated,
@@ -161,26 +162,36 @@ def _crofton_perimeter(mask: np.ndarray) -> float:
 
 
 def _hull(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Convex hull of the foreground pixels' corners: (hull points (k, 2) as x, y; filled hull mask)."""
+    """Convex hull of the lesion: (hull of the pixel corners (k, 2) as x, y; filled hull mask).
+
+    The filled hull mask holds the pixels whose centres lie in the convex hull of
+    the foreground pixels' centres (the digital convex hull; it contains the mask).
+    """
     from scipy import ndimage
     from scipy.spatial import ConvexHull, QhullError
 
     edge = mask & ~ndimage.binary_erosion(mask)
     ys, xs = np.nonzero(edge)
-    corners = np.concatenate([np.stack([xs + dx, ys + dy], axis=1)
-                              for dx in (0, 1) for dy in (0, 1)]).astype(np.float64)
-    corners = np.unique(corners, axis=0)
+    corners = np.unique(np.concatenate([np.stack([xs + dx, ys + dy], axis=1)
+                                        for dx in (0, 1) for dy in (0, 1)]).astype(np.float64), axis=0)
+    points = corners[ConvexHull(corners).vertices]  # pixel squares never make a flat set
     try:
-        hull = ConvexHull(corners)
-    except QhullError:  # a degenerate set cannot happen for pixel squares, but be safe
-        return corners, mask.copy()
-    points = corners[hull.vertices]
-    x0, y0, x1, y1 = mask_box(mask)
-    gy, gx = np.mgrid[y0:y1, x0:x1]
-    centres = np.stack([gx.ravel() + 0.5, gy.ravel() + 0.5], axis=1)
-    inside = np.all(centres @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9, axis=1)
-    filled = np.zeros_like(mask)
-    filled[y0:y1, x0:x1] = inside.reshape(gy.shape)
+        eq = ConvexHull(np.stack([xs, ys], axis=1).astype(np.float64)).equations
+    except QhullError:  # centres on one line: the mask is its own hull
+        return points, mask.copy()
+    # pixel (x, y) is in the hull when a*x + b*y + c <= 0 for every facet: per row an x interval
+    a, b, c = eq[:, 0:1], eq[:, 1:2], eq[:, 2:3]
+    rows = np.arange(mask.shape[0], dtype=np.float64)[None, :]
+    bound = -(b * rows + c)  # a*x <= bound
+    tol = 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = np.where(a > tol, bound / a, np.inf).min(axis=0)
+        lower = np.where(a < -tol, bound / a, -np.inf).max(axis=0)
+    flat_ok = np.all(np.where(np.abs(a) <= tol, bound >= -tol, True), axis=0)
+    lo = np.ceil(lower - tol).clip(0, mask.shape[1])
+    hi = np.floor(upper + tol).clip(-1, mask.shape[1] - 1)
+    cols = np.arange(mask.shape[1])[None, :]
+    filled = flat_ok[:, None] & (cols >= lo[:, None]) & (cols <= hi[:, None])
     return points, filled | mask
 
 
@@ -237,6 +248,8 @@ def shape_measurements(mask: np.ndarray, pixel_spacing_mm: float | None = None) 
         raise DataError(f"a mask must be 2-D (H, W), got shape {mask.shape}")
     if not mask.any():
         raise DataError("the mask is empty: nothing to measure")
+    x0, y0, x1, y1 = mask_box(mask)
+    mask = mask[y0:y1, x0:x1]  # every measurement is translation-invariant
     s = 1.0 if pixel_spacing_mm is None else float(pixel_spacing_mm)
     if not (s > 0 and math.isfinite(s)):
         raise DataError(f"pixel spacing must be a positive number of mm, got {pixel_spacing_mm!r}")
@@ -244,14 +257,13 @@ def shape_measurements(mask: np.ndarray, pixel_spacing_mm: float | None = None) 
     perimeter = _crofton_perimeter(mask)
     points, hull_mask = _hull(mask)
     long_px, short_px = _min_area_rectangle(points)
-    x0, y0, x1, y1 = mask_box(mask)
     return {
         "area": area_px * s * s,
         "long_axis": long_px * s,
         "short_axis": short_px * s,
         "axis_ratio": long_px / short_px if short_px > 0 else math.nan,
         "taller_than_wide": float((y1 - y0) > (x1 - x0)),
-        "circularity": 4.0 * math.pi * area_px / perimeter ** 2,
+        "circularity": min(1.0, 4.0 * math.pi * area_px / perimeter ** 2),
         "solidity": area_px / float(hull_mask.sum()),
         "margin_roughness": max(0.0, perimeter / _crofton_perimeter(hull_mask) - 1.0),
     }
