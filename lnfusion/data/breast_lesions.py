@@ -286,6 +286,9 @@ def load_breast_lesions(root: str | os.PathLike, out_dir: str | os.PathLike | No
         table = cohort.table
         for name, d in cohort.schema.descriptors.items():
             if d.kind == "continuous":
-                table[name] = [f"{v:.6g}" if np.isfinite(v) else "" for v in table[name]]
+                table[name] = [repr(float(v)) if np.isfinite(v) else "" for v in table[name]]
         cohort = _finish(table, cohort.schema, root, out_dir, check_images, "BrEaST-Lesions_USG")
+        table = cohort.table
+        table["pixel_size_mm"] = table["pixel_size_mm"].astype(float)  # read back as text
+        cohort = cohort._replace(table=table)
     return cohort.with_notes(*notes)

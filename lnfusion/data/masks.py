@@ -46,6 +46,7 @@ Only numpy, scipy and PIL are used.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -86,23 +87,35 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
 Roi = tuple[int, int, int, int]
 
 
+@functools.lru_cache(maxsize=1024)
+def _read_mask_packed(path: str, mtime_ns: int, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    grey = read_image(path, mode="grey")
+    top = int(grey.max())
+    mask = grey >= max(1.0, top / 2.0) if top else np.zeros(grey.shape, dtype=bool)
+    return np.packbits(mask), mask.shape
+
+
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a mask image as a boolean array (H, W).
 
     Foreground = pixels at least half as bright as the brightest pixel (so 0/1,
     0/255 and anti-aliased masks all work); colour masks are read as grey.  An
-    all-black mask is all False.
+    all-black mask is all False.  Masks are cached (packed bits, keyed by path,
+    modification time and size), so validating a manifest and measuring its
+    masks decode each file once.
 
     Raises
     ------
     MissingImageError, CorruptImageError
         The file is missing or cannot be decoded.
     """
-    grey = read_image(path, mode="grey")
-    top = int(grey.max())
-    if top == 0:
-        return np.zeros(grey.shape, dtype=bool)
-    return grey >= max(1.0, top / 2.0)
+    path = os.fspath(path)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return read_image(path, mode="grey").astype(bool)  # raises the MissingImageError
+    packed, shape = _read_mask_packed(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    return np.unpackbits(packed, count=shape[0] * shape[1]).reshape(shape).astype(bool)
 
 
 def mask_box(mask: np.ndarray) -> Roi | None:
@@ -172,13 +185,18 @@ def _hull(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     edge = mask & ~ndimage.binary_erosion(mask)
     ys, xs = np.nonzero(edge)
-    corners = np.unique(np.concatenate([np.stack([xs + dx, ys + dy], axis=1)
-                                        for dx in (0, 1) for dy in (0, 1)]).astype(np.float64), axis=0)
-    points = corners[ConvexHull(corners).vertices]  # pixel squares never make a flat set
+    centres = np.stack([xs, ys], axis=1).astype(np.float64)
     try:
-        eq = ConvexHull(np.stack([xs, ys], axis=1).astype(np.float64)).equations
-    except QhullError:  # centres on one line: the mask is its own hull
+        hull = ConvexHull(centres)
+    except QhullError:  # centres on one line (or one pixel): the mask is its own hull
+        hull = None
+    # hull of the pixel squares = hull of the squares of the centre hull's vertices
+    vertices = centres[hull.vertices] if hull is not None else centres
+    corners = np.concatenate([vertices + (dx, dy) for dx in (0, 1) for dy in (0, 1)])
+    points = corners[ConvexHull(corners).vertices]  # pixel squares never make a flat set
+    if hull is None:
         return points, mask.copy()
+    eq = hull.equations
     # pixel (x, y) is in the hull when a*x + b*y + c <= 0 for every facet: per row an x interval
     a, b, c = eq[:, 0:1], eq[:, 1:2], eq[:, 2:3]
     rows = np.arange(mask.shape[0], dtype=np.float64)[None, :]
