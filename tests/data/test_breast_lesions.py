@@ -137,3 +137,34 @@ def test_out_dir_round_trip(cohort, written):
     assert back.masks("bmode") == cohort.masks("bmode")
     assert back.descriptors.equals(cohort.descriptors)
     assert Path(back.images("bmode")[0][0]).is_file()
+
+
+def test_table_one_and_logistic_on_real_descriptors(cohort):
+    from lnfusion.stats import logistic_regression, table_one
+
+    df = cohort.descriptors
+    df["label"] = cohort.labels
+    kinds = {n: d.kind for n, d in cohort.schema.descriptors.items()}
+    t1 = table_one(df, by="label", class_order=cohort.classes,
+                   categorical=[n for n, k in kinds.items() if k != "continuous"],
+                   continuous=[n for n, k in kinds.items() if k == "continuous"])
+    tests = t1.tests.set_index("variable")
+    assert t1.class_counts == (154, 98)
+    assert tests.loc["shape", "test"] == "chi2"                 # every expected count >= 5
+    assert tests.loc["echogenicity", "test"] == "fisher_exact"  # sparse levels
+    assert tests.loc["age", "test"] in ("welch_t_test", "mann_whitney")
+    significant = set(tests.index[tests["pval"] < 0.05])
+    assert {"shape", "margin_circumscribed", "halo", "age", "lesion_short_axis_mm"} <= significant
+    assert "skin_thickening" not in significant
+    assert not LEAKING & set(tests.index)
+    assert "| **shape, n (%)** |" in t1.to_markdown()
+
+    data = df[["label", "age", "margin_circumscribed", "lesion_short_axis_mm"]]
+    lr = logistic_regression(data, "label", ["age", "margin_circumscribed", "lesion_short_axis_mm"],
+                             reference="benign", class_order=cohort.classes,
+                             categorical=["margin_circumscribed"])
+    ors = lr.odds_ratios().set_index("term")
+    assert lr.n_obs == 211
+    circ = ors.loc["margin_circumscribed[yes]"]
+    assert circ["ci_low"] < circ["odds_ratio"] < circ["ci_high"] < 1   # protective, CI excludes 1
+    assert ors.loc["lesion_short_axis_mm", "ci_low"] > 1
