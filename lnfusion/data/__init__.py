@@ -1,4 +1,5 @@
-"""Cohort data layer: manifest schema, validation, image reading, splits, layouts.
+"""Cohort data layer: manifest schema, validation, image reading, splits, layouts,
+pre-training datasets, image geometry and augmentation.
 
 ``import lnfusion.data`` never imports torch; :func:`build_transform` and
 :class:`ImageDataset` (which need torch) load on first use.
@@ -17,6 +18,7 @@ from lnfusion.data.layouts import (
     read_medmnist_npz,
 )
 from lnfusion.data.masks import add_mask_measurements, roi_from_mask, shape_measurements
+from lnfusion.data.pretrain_data import PretrainData, load_pretrain_data
 from lnfusion.data.schema import (
     DEFAULT_CLASSES,
     DEFAULT_MODALITIES,
@@ -47,6 +49,7 @@ __all__ = [
     "Modality",
     "PatientSplit",
     "PatientStratifiedKFold",
+    "PretrainData",
     "UnlabelledError",
     "UnpairedReport",
     "ValidationReport",
@@ -57,6 +60,7 @@ __all__ = [
     "load_breast_lesions",
     "load_busi",
     "load_medmnist_npz",
+    "load_pretrain_data",
     "load_study_layout",
     "parse_class_map",
     "read_image",
@@ -69,7 +73,7 @@ __all__ = [
 
 # Names whose modules import torch: loaded on first access (PEP 562).
 _LAZY = {
-    "AugmentConfig": "lnfusion.data.transforms",
+    "AugmentConfig": "lnfusion.data.augment",
     "ImageTransform": "lnfusion.data.transforms",
     "build_transform": "lnfusion.data.transforms",
     "ImageDataset": "lnfusion.data.dataset",

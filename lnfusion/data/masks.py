@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lnfusion.data.geometry import clamp_roi
 from lnfusion.data.imageio import read_image
 from lnfusion.exceptions import DataError, SchemaError
 
@@ -160,7 +161,7 @@ def roi_from_mask(mask_or_box: np.ndarray | Sequence[int], margin: float,
     x0, y0, x1, y1 = (int(v) for v in box)
     dx, dy = math.ceil(margin * (x1 - x0) - 1e-9), math.ceil(margin * (y1 - y0) - 1e-9)
     width, height = image_size
-    return max(0, x0 - dx), max(0, y0 - dy), min(int(width), x1 + dx), min(int(height), y1 + dy)
+    return clamp_roi((x0 - dx, y0 - dy, x1 + dx, y1 + dy), int(height), int(width))
 
 
 # -- geometry ----------------------------------------------------------------------------------
