@@ -58,9 +58,9 @@ HEADS = ("stacking", "shrunk", "mean", "weighted", "mlp")
 #: The two settings.  "full": the documented case study; "small": a smoke run (~1-2 min).
 SETTINGS = {
     "full": dict(folds=5, repeats=2, n_patients=None, image_size=64, backbone="resnet18", epochs=15,
-                 patience=4, pretrain_epochs=15, inner_cvs=("5", "holdout")),
-    "small": dict(folds=3, repeats=1, n_patients=72, image_size=32, backbone="resnet18", epochs=2,
-                  patience=None, pretrain_epochs=1, inner_cvs=("3", "holdout")),
+                 patience=4, pretrain_epochs=15, pretrain_images=None, inner_cvs=("5", "holdout")),
+    "small": dict(folds=2, repeats=1, n_patients=60, image_size=32, backbone="resnet18", epochs=2,
+                  patience=None, pretrain_epochs=1, pretrain_images=120, inner_cvs=("holdout",)),
 }
 
 
@@ -95,19 +95,29 @@ def outer_splits(cohort, folds: int, repeats: int) -> list[tuple[int, int, np.nd
     return out
 
 
-def pretrain_on_busi(busi: Path, out_dir: Path, cohort, backbone: str, image_size: int, epochs: int) -> Path:
+def pretrain_on_busi(busi: Path, out_dir: Path, cohort, backbone: str, image_size: int, epochs: int,
+                     n_images: int | None = None) -> Path:
     """The BUSI encoder (what ``lnfusion pretrain`` writes), made once and reused.
 
     BUSI images byte-identical to any BrEaST image are excluded (there are none
     expected: different hospitals), so the encoder never saw a test image.
+    ``n_images``: a class-stratified subset of BUSI (the small setting).
     """
     from lnfusion.models.pretrain import file_sha256, pretrain
 
     if (out_dir / "config.json").is_file():
         return out_dir
     breast_hashes = {file_sha256(p) for paths in cohort.images("bmode") for p in paths}
+    data = busi
+    if n_images is not None:
+        from lnfusion.data import load_busi
+        from lnfusion.data.splits import split_patients
+
+        everything = load_busi(busi)
+        keep = split_patients(everything.y, everything.groups, test_size=n_images / len(everything)).test
+        data = everything.subset(np.sort(keep))
     t0 = time.perf_counter()
-    pretrain(busi, backbone=backbone, image_size=image_size, epochs=epochs, out_dir=out_dir,
+    pretrain(data, modality="bmode" if n_images is not None else None, backbone=backbone, image_size=image_size, epochs=epochs, out_dir=out_dir,
              exclude=breast_hashes, batch_size=32, lr=2e-3, random_state=0, progress=False)
     print(f"pre-trained {backbone} on BUSI at {image_size} px, {epochs} epochs "
           f"({time.perf_counter() - t0:.0f} s) -> {out_dir}", flush=True)
@@ -361,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     defaults = LateFusionClassifier()
     default = (defaults.head if isinstance(defaults.head, str) else defaults.head.kind, str(defaults.cv))
-    if default[1] not in args.inner_cvs:
+    if args.small:    # the small setting fits one inner setting: the default head runs on it
+        default = (default[0], args.inner_cvs[0])
+    elif default[1] not in args.inner_cvs:
         args.inner_cvs = (default[1], *args.inner_cvs)
     from lnfusion.fusion.heads import HEADS as REGISTRY
 
@@ -380,8 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     pre_dir = None
     if not args.skip_pretrained:
         pre_dir = pretrain_on_busi(args.busi, args.out / f"pretrained_busi_{args.backbone}_{args.image_size}px"
-                                   f"_{args.pretrain_epochs}ep", cohort, args.backbone, args.image_size,
-                                   args.pretrain_epochs)
+                                   f"_{args.pretrain_epochs}ep{'' if args.pretrain_images is None else f'_{args.pretrain_images}img'}",
+                                   cohort, args.backbone, args.image_size,
+                                   args.pretrain_epochs, args.pretrain_images)
     images = None if args.skip_baseline else bare_images(cohort, args.image_size)
     fold_dir = args.out / f"folds_{settings_hash(settings)}"
     fold_dir.mkdir(exist_ok=True)
