@@ -49,7 +49,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         :class:`~lnfusion.models.TabularClassifier` estimator name, a
         ``TabularClassifier`` or scikit-learn classifier instance, or None for
         no clinical branch.
-    head : {"stacking", "mean", "weighted", "mlp"} or FusionHead, default "stacking"
+    head : {"stacking", "shrunk", "mean", "weighted", "mlp"} or FusionHead, default "stacking"
         The fusion head (see :mod:`lnfusion.fusion.heads`).
     cv : int or "holdout", default 5
         Inner patient-grouped, class-stratified K-fold that produces the

@@ -15,7 +15,7 @@ are relative to the YAML file's folder)::
     tabular: xgboost                   # xgboost | logistic | none
     descriptors: null                  # descriptor columns for the clinical branch (default all)
     xgb_params: {n_estimators: 300}
-    head: stacking                     # stacking | mean | weighted | mlp
+    head: stacking                     # stacking | shrunk | mean | weighted | mlp
     folds: 5                           # inner K-fold for out-of-fold predictions, or "holdout"
     holdout_size: 0.25                 # with folds: holdout
     seed: 0
@@ -40,7 +40,7 @@ from lnfusion.exceptions import ConfigError
 
 __all__ = ["FusionTrainConfig", "load_train_config", "HEAD_NAMES", "TABULAR_NAMES"]
 
-HEAD_NAMES = ("stacking", "mean", "weighted", "mlp")
+HEAD_NAMES = ("stacking", "shrunk", "mean", "weighted", "mlp")
 TABULAR_NAMES = ("xgboost", "logistic")
 
 

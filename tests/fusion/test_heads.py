@@ -240,3 +240,9 @@ def test_shrunk_head_chooses_its_shrinkage_by_inner_cv_on_its_training_rows():
         ShrunkStackingHead(shrinkage=1.5).fit(Z, y)
     with pytest.raises(DataError, match="grid"):
         ShrunkStackingHead(grid=(0.0, 2.0)).fit(Z, y)
+
+
+def test_every_registered_head_is_a_valid_train_config_head():
+    from lnfusion.fusion.train_config import HEAD_NAMES
+
+    assert sorted(HEAD_NAMES) == sorted(HEADS)
