@@ -29,6 +29,7 @@ of them.
 
     python bench/bench_breast_lesions.py --out bench_breast_out            # the full case study
     python bench/bench_breast_lesions.py --small --out bench_breast_small  # ~1-2 minutes
+    python bench/bench_breast_lesions.py --out bench_breast_out --summarize  # report the folds done so far
 
 Per-fold predictions are cached under --out (folds_<settings hash>/): an interrupted
 run resumes where it stopped.  ``--threads`` sets torch's threads.
@@ -53,7 +54,7 @@ DEFAULT_BUSI = SHARED / "busi"
 POSITIVE = "malignant"
 
 #: Heads compared on every outer fold (names of lnfusion.fusion.heads.HEADS).
-HEADS = ("stacking", "shrunk", "mean", "weighted", "mlp")
+HEADS = ("stacking", "shrunk", "shrunk_weighted", "mean", "weighted", "mlp")
 
 #: The two settings.  "full": the documented case study; "small": a smoke run (~1-2 min).
 SETTINGS = {
@@ -353,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--skip-explain", action="store_true")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--summarize", action="store_true",
+                   help="fit nothing: report the outer folds already cached under --out (an interrupted run)")
     args = p.parse_args(argv)
     base = dict(SETTINGS["small" if args.small else "full"])
     for k in ("folds", "repeats", "image_size", "backbone", "epochs", "patience", "pretrain_epochs", "inner_cvs"):
@@ -390,12 +393,12 @@ def main(argv: list[str] | None = None) -> int:
           f"({int((cohort.y == 1).sum())} malignant), {cohort.descriptors.shape[1]} descriptors", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     pre_dir = None
-    if not args.skip_pretrained:
+    if not args.skip_pretrained and not args.summarize:
         pre_dir = pretrain_on_busi(args.busi, args.out / f"pretrained_busi_{args.backbone}_{args.image_size}px"
                                    f"_{args.pretrain_epochs}ep{'' if args.pretrain_images is None else f'_{args.pretrain_images}img'}",
                                    cohort, args.backbone, args.image_size,
                                    args.pretrain_epochs, args.pretrain_images)
-    images = None if args.skip_baseline else bare_images(cohort, args.image_size)
+    images = None if args.skip_baseline or args.summarize else bare_images(cohort, args.image_size)
     fold_dir = args.out / f"folds_{settings_hash(settings)}"
     fold_dir.mkdir(exist_ok=True)
     (fold_dir / "settings.json").write_text(json.dumps(settings, indent=1))
@@ -406,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         cache = fold_dir / f"r{r}_f{f}.npz"
         t0 = time.perf_counter()
         need_explain = (r, f) == (0, 0) and not args.skip_explain and not (args.out / "explain").is_dir()
-        if cache.is_file() and not need_explain:
+        if args.summarize and not cache.is_file():
+            continue
+        if cache.is_file() and (not need_explain or args.summarize):
             arrays = dict(np.load(cache, allow_pickle=False))
         else:
             arrays, ctx = lnfusion_fold(cohort, train, test, args, pre_dir, seed)
@@ -429,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     comp = comparisons(table, n_train, n_test, "fused default")
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     pd.set_option("display.width", 200)
-    print(f"\nAUC over {args.folds} folds x {args.repeats} repeats (outer test patients):\n"
+    done = sorted({(x["repeat"], x["fold"]) for x in rows})
+    print(f"\nAUC over {len(done)} outer folds of {args.folds} folds x {args.repeats} repeats "
+          f"(outer test patients; folds {done}):\n"
           + summary.to_string(index=False, **fmt))
     print("\npaired comparisons (corrected resampled t-test, Nadeau-Bengio; "
           f"n_train {n_train:.0f}, n_test {n_test:.0f}):\n" + comp.to_string(index=False, **fmt))
@@ -441,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(args.out / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(args.out / "comparisons.csv", comp.to_csv(index=False))
     atomic_write_text(args.out / "run.json", json.dumps({"settings": settings, "wall_seconds": wall,
+                                                         "outer_folds_done": [list(d) for d in done],
                                                          "default_head": list(default),
                                                          "n_patients": len(cohort)}, indent=1))
     return 0

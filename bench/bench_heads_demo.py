@@ -10,6 +10,9 @@ against the mean of its branches use the corrected resampled t-test.
 
     python bench/bench_heads_demo.py --out bench_heads_demo      # 240 patients, 3 folds, 32 px
     python bench/bench_heads_demo.py --root DEMO_DIR              # reuse a demo folder
+
+Branch outputs are cached per outer fold under --out/folds: a rerun (e.g. after a
+change to the heads) refits nothing.
 """
 from __future__ import annotations
 
@@ -78,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         model = LateFusionClassifier(image_params=dict(image_size=args.image_size, epochs=args.epochs, lr=2e-3),
                                      random_state=seed, progress=False)
         T, S = cohort.subset(train), cohort.subset(test)
-        arrays, _ = fusion_fold(T, S, model.make_branches(T), cvs, seed)
+        cache = args.out / "folds" / f"r{r}_f{f}_{args.image_size}px_{args.epochs}ep_{'-'.join(cvs)}.npz"
+        if cache.is_file():
+            arrays = dict(np.load(cache, allow_pickle=False))
+        else:
+            arrays, _ = fusion_fold(T, S, model.make_branches(T), cvs, seed)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(cache, **arrays)
         y = arrays["y_test"]
         for b in arrays["branches"]:
             rows.append(dict(repeat=r, fold=f, method=f"branch {b}", auc=macro_auc(y, arrays[f"test_p|{b}"])))

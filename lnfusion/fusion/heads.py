@@ -40,6 +40,7 @@ __all__ = [
     "WeightedMeanHead",
     "StackingHead",
     "ShrunkStackingHead",
+    "ShrunkWeightedMeanHead",
     "MLPHead",
     "HEADS",
     "make_head",
@@ -269,32 +270,39 @@ class WeightedMeanHead(FusionHead):
 
     def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> WeightedMeanHead:
         """Fit the branch weights by minimising the log-loss."""
-        from scipy.optimize import minimize
-
         Z, y = self._stack_fit_inputs(Z, y, classes)
-        B = len(self.branch_names_)
+        P, A, yk = self._true_class_proba(Z, y)
+        self.weights_ = self._fit_weights(P, A)
+        return self
+
+    def _true_class_proba(self, Z: Mapping[str, np.ndarray], y: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per node with any branch: each branch's probability of the true class, availability, class."""
         P = np.stack([Z[b] for b in self.branch_names_], axis=1)
         A = ~np.isnan(P).any(axis=2)
         keep = A.any(axis=1)
         P, A, yk = np.where(A[:, :, None], P, 0.0)[keep], A[keep], y[keep]
-        Py = P[np.arange(len(yk)), :, yk]                            # (n, B) prob of the true class
+        return P[np.arange(len(yk)), :, yk], A, yk                  # (n, B) prob of the true class
 
-        def loss(w: np.ndarray) -> float:
-            W = A * w[None, :]
-            tot = np.maximum(W.sum(axis=1), 1e-12)
-            p = (W * Py).sum(axis=1) / tot
-            return float(-np.mean(np.log(np.clip(p, PROBA_FLOOR, 1.0))))
+    @staticmethod
+    def _log_loss(w: np.ndarray, Py: np.ndarray, A: np.ndarray) -> float:
+        W = A * w[None, :]
+        tot = np.maximum(W.sum(axis=1), 1e-12)
+        p = (W * Py).sum(axis=1) / tot
+        return float(-np.mean(np.log(np.clip(p, PROBA_FLOOR, 1.0))))
 
-        if len(yk) == 0 or B == 1:
-            w = np.full(B, 1.0 / B)
-        else:
-            res = minimize(loss, np.full(B, 1.0 / B), method="SLSQP", bounds=[(0.0, 1.0)] * B,
-                           constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
-                           options={"maxiter": self.max_iter, "ftol": 1e-10})
-            w = np.clip(res.x, 0.0, None)
-            w = w / w.sum() if w.sum() > 0 else np.full(B, 1.0 / B)
-        self.weights_ = w
-        return self
+    def _fit_weights(self, Py: np.ndarray, A: np.ndarray) -> np.ndarray:
+        from scipy.optimize import minimize
+
+        B = Py.shape[1]
+        if len(Py) == 0 or B == 1:
+            return np.full(B, 1.0 / B)
+        res = minimize(self._log_loss, np.full(B, 1.0 / B), args=(Py, A), method="SLSQP",
+                       bounds=[(0.0, 1.0)] * B,
+                       constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
+                       options={"maxiter": self.max_iter, "ftol": 1e-10})
+        w = np.clip(res.x, 0.0, None)
+        return w / w.sum() if w.sum() > 0 else np.full(B, 1.0 / B)
 
     def predict_proba(self, Z: Mapping[str, Any]) -> np.ndarray:
         """Weighted mean of the available branches' probabilities per node."""
@@ -306,6 +314,132 @@ class WeightedMeanHead(FusionHead):
 
     def _set_state(self, state: Mapping[str, Any]) -> None:
         self.weights_ = _decode(state["weights"])
+
+
+#: Default candidate shrinkages of the shrunk heads.
+SHRINKAGE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+class ShrunkWeightedMeanHead(WeightedMeanHead):
+    """Weighted mean shrunk toward the plain mean, the shrinkage chosen by inner CV.
+
+    ``weights_ = (1 - shrinkage) * w + shrinkage / n_branches``, with ``w`` the
+    :class:`WeightedMeanHead` weights (non-negative, summing to 1, fitted by
+    log-loss on the out-of-fold predictions).  ``shrinkage=1`` is exactly
+    :class:`MeanHead`; ``shrinkage="cv"`` picks it from ``grid`` by stratified
+    K-fold over the head's training rows (mean held-out log-loss; only the
+    out-of-fold predictions of the training patients) with the
+    one-standard-error rule (the largest shrinkage within one standard error of
+    the best), so the plain mean is kept unless the data clearly show better
+    weights.
+
+    Why: the head learns from out-of-fold branch predictions made by models
+    trained on fewer patients than the refit branches it is applied to, on few
+    rows.  A free head can then under-weight the branch that gains most from
+    more data, or (a logistic stacker) even give it a negative weight; weights
+    on the simplex cannot invert a branch, and shrinking them toward equal
+    weights keeps the fused model near the mean of its branches unless the
+    training patients show that unequal weights are better.
+
+    Parameters
+    ----------
+    max_iter : int, default 500
+    shrinkage : "cv" or float in [0, 1], default "cv"
+    grid : sequence of float, optional
+        Candidates for ``"cv"``; default :data:`SHRINKAGE_GRID`.
+    cv : int, default 5
+        Inner folds (fewer when a class has fewer rows; with fewer than two
+        rows per class the shrinkage is 1).
+
+    Attributes
+    ----------
+    weights_ : numpy.ndarray
+        Final (shrunk) weights, in ``branch_names_`` order.
+    fitted_weights_ : numpy.ndarray
+        The unshrunk weights ``w``.
+    shrinkage_ : float
+    cv_loss_ : dict of str to float
+        Mean held-out log-loss per candidate (``"cv"`` only).
+    """
+
+    kind = "shrunk_weighted"
+
+    def __init__(self, max_iter: int = 500, shrinkage: Any = "cv", grid: Sequence[float] | None = None,
+                 cv: int = 5):
+        super().__init__(max_iter=max_iter)
+        self.shrinkage = shrinkage
+        self.grid = grid
+        self.cv = cv
+
+    def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> ShrunkWeightedMeanHead:
+        """Fit the weights, choose the shrinkage, shrink (see the class docstring)."""
+        Z, y = self._stack_fit_inputs(Z, y, classes)
+        Py, A, yk = self._true_class_proba(Z, y)
+        B = len(self.branch_names_)
+        w = self._fit_weights(Py, A)
+        equal = np.full(B, 1.0 / B)
+        lam, self.cv_loss_ = _choose_shrinkage(
+            self, yk, self.n_classes_,
+            lambda tr: (self._fit_weights(Py[tr], A[tr]), equal),
+            lambda pair, g, te: self._log_loss((1 - g) * pair[0] + g * pair[1], Py[te], A[te]))
+        self.fitted_weights_ = w
+        self.shrinkage_ = lam
+        self.weights_ = (1 - lam) * w + lam * equal
+        return self
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "fitted_weights": _encode(self.fitted_weights_),
+                "shrinkage": self.shrinkage_, "cv_loss": dict(self.cv_loss_)}
+
+    def _set_state(self, state: Mapping[str, Any]) -> None:
+        super()._set_state(state)
+        self.fitted_weights_ = _decode(state["fitted_weights"])
+        self.shrinkage_ = float(state["shrinkage"])
+        self.cv_loss_ = {str(k): float(v) for k, v in state["cv_loss"].items()}
+
+
+def _choose_shrinkage(head: Any, y: np.ndarray, n_classes: int, fit: Any, loss: Any) -> tuple[float, dict]:
+    """The shrinkage of ``head`` (its ``shrinkage``, ``grid``, ``cv``): fixed, or by inner CV.
+
+    ``fit(train_rows) -> state`` fits the unshrunk and the equal models on some
+    rows; ``loss(state, g, test_rows)`` is the held-out log-loss of shrinkage
+    ``g``.  Returns ``(shrinkage, {str(g): mean held-out loss})``.  The choice
+    follows the one-standard-error rule: the largest shrinkage whose mean loss
+    is within one standard error (over the inner folds) of the smallest, so a
+    departure from equal weights must beat the noise of the inner CV.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    name = type(head).__name__
+    if not isinstance(head.shrinkage, str):
+        lam = float(head.shrinkage)
+        if not 0.0 <= lam <= 1.0:
+            raise DataError(f"{name}: shrinkage must be in [0, 1], got {head.shrinkage!r}")
+        return lam, {}
+    if head.shrinkage != "cv":
+        raise DataError(f"{name}: shrinkage must be 'cv' or a number in [0, 1], got {head.shrinkage!r}")
+    grid = [float(g) for g in (SHRINKAGE_GRID if head.grid is None else head.grid)]
+    if not grid or any(not 0.0 <= g <= 1.0 for g in grid):
+        raise DataError(f"{name}: grid must hold shrinkages in [0, 1], got {head.grid!r}")
+    folds = min(int(head.cv), int(np.bincount(y, minlength=n_classes).min()))
+    if folds < 2:
+        return 1.0, {}
+    per_fold = []
+    rows = np.arange(len(y))
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(rows, y):
+        if len(np.unique(y[tr])) < n_classes:
+            continue
+        state = fit(tr)
+        per_fold.append([loss(state, g, te) for g in grid])
+    if not per_fold:
+        return 1.0, {}
+    L = np.asarray(per_fold)                                   # (folds, grid)
+    mean = L.mean(axis=0)
+    best = int(np.argmin(mean))
+    se = L[:, best].std(ddof=1) / np.sqrt(len(L)) if len(L) > 1 else 0.0
+    # one-standard-error rule: the most shrinkage whose loss is within one SE of the best
+    lam = max(g for g, v in zip(grid, mean) if v <= mean[best] + se + 1e-12)
+    return lam, {f"{g:g}": float(v) for g, v in zip(grid, mean)}
 
 
 # --------------------------------------------------------------------------------------
@@ -449,10 +583,6 @@ class StackingHead(FusionHead):
         self.feature_branch_ = list(state["feature_branch"])
 
 
-#: Default candidate shrinkages of :class:`ShrunkStackingHead`.
-SHRINKAGE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
 def _multinomial_nll(scores: np.ndarray, y: np.ndarray) -> float:
     from scipy.special import logsumexp
 
@@ -474,8 +604,9 @@ class ShrunkStackingHead(StackingHead):
     SHAP values, same persistence as the stacking head).  ``shrinkage="cv"``
     picks it from ``grid`` by stratified K-fold over the head's training rows
     (mean held-out log-loss; the out-of-fold predictions of the training
-    patients only, never the evaluation patients); ties go to the larger
-    shrinkage.  A float fixes it.
+    patients only, never the evaluation patients), by the one-standard-error
+    rule: the largest shrinkage within one standard error of the best.  A
+    float fixes it.
 
     Why: the head learns from out-of-fold branch predictions, made by models
     trained on fewer patients than the refit branches it is applied to; a free
@@ -555,44 +686,21 @@ class ShrunkStackingHead(StackingHead):
         coef = coef_s / std[None, :]
         return coef, icpt_s - coef @ mean
 
-    def _choose(self, X: np.ndarray, y: np.ndarray) -> float:
-        from sklearn.model_selection import StratifiedKFold
-
-        grid = [float(g) for g in (SHRINKAGE_GRID if self.grid is None else self.grid)]
-        if not grid or any(not 0.0 <= g <= 1.0 for g in grid):
-            raise DataError(f"ShrunkStackingHead: grid must hold shrinkages in [0, 1], got {self.grid!r}")
-        folds = min(int(self.cv), int(np.bincount(y, minlength=self.n_classes_).min()))
-        self.cv_loss_ = {}
-        if folds < 2:
-            return 1.0
-        losses = np.zeros(len(grid))
-        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y):
-            if len(np.unique(y[tr])) < self.n_classes_:
-                continue
-            cf, bf = self._fit_free(X[tr], y[tr])
-            ce, be, _ = self._fit_equal(X[tr], y[tr])
-            for i, g in enumerate(grid):
-                scores = X[te] @ ((1 - g) * cf + g * ce).T + ((1 - g) * bf + g * be)[None, :]
-                losses[i] += _multinomial_nll(scores, y[te]) * len(te) / len(y)
-        self.cv_loss_ = {f"{g:g}": float(v) for g, v in zip(grid, losses)}
-        best = losses.min()
-        return max(g for g, v in zip(grid, losses) if v <= best + 1e-12)
-
     def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> ShrunkStackingHead:
         """Fit the free and the equal-weights models and mix them (see the class docstring)."""
         super().fit(Z, y, classes)                           # checks, design columns, free model
         y = _check_y(y, len(next(iter(Z.values()))), self.n_classes_)
         X = self._design({b: np.asarray(Z[b], dtype=np.float64) for b in self.branch_names_})
-        if isinstance(self.shrinkage, str):
-            if self.shrinkage != "cv":
-                raise DataError(f"ShrunkStackingHead: shrinkage must be 'cv' or a number in [0, 1], "
-                                f"got {self.shrinkage!r}")
-            lam = self._choose(X, y)
-        else:
-            lam = float(self.shrinkage)
-            if not 0.0 <= lam <= 1.0:
-                raise DataError(f"ShrunkStackingHead: shrinkage must be in [0, 1], got {self.shrinkage!r}")
-            self.cv_loss_ = {}
+
+        def fit_both(tr: np.ndarray):
+            return self._fit_free(X[tr], y[tr]), self._fit_equal(X[tr], y[tr])[:2]
+
+        def loss(state, g: float, te: np.ndarray) -> float:
+            (cf, bf), (ce, be) = state
+            scores = X[te] @ ((1 - g) * cf + g * ce).T + ((1 - g) * bf + g * be)[None, :]
+            return _multinomial_nll(scores, y[te])
+
+        lam, self.cv_loss_ = _choose_shrinkage(self, y, self.n_classes_, fit_both, loss)
         ce, be, s = self._fit_equal(X, y)
         self.coef_ = np.ascontiguousarray((1 - lam) * self.coef_ + lam * ce)
         self.intercept_ = np.ascontiguousarray((1 - lam) * self.intercept_ + lam * be)
@@ -745,6 +853,7 @@ HEADS: dict[str, type[FusionHead]] = {
     "weighted": WeightedMeanHead,
     "stacking": StackingHead,
     "shrunk": ShrunkStackingHead,
+    "shrunk_weighted": ShrunkWeightedMeanHead,
     "mlp": MLPHead,
 }
 

@@ -40,7 +40,7 @@ from lnfusion.exceptions import ConfigError
 
 __all__ = ["FusionTrainConfig", "load_train_config", "HEAD_NAMES", "TABULAR_NAMES"]
 
-HEAD_NAMES = ("stacking", "shrunk", "mean", "weighted", "mlp")
+HEAD_NAMES = ("stacking", "shrunk", "shrunk_weighted", "mean", "weighted", "mlp")
 TABULAR_NAMES = ("xgboost", "logistic")
 
 

@@ -231,9 +231,10 @@ def test_shrunk_head_chooses_its_shrinkage_by_inner_cv_on_its_training_rows():
     Z["tabular"] = softmax(2.0 * rng.normal(0, 1, (600, 2)), axis=1)
     head = ShrunkStackingHead().fit(Z, y)
     assert set(head.cv_loss_) == {f"{g:g}" for g in SHRINKAGE_GRID}
-    assert head.shrinkage_ == min(SHRINKAGE_GRID, key=lambda g: head.cv_loss_[f"{g:g}"]) < 1.0
-    assert head.cv_loss_["0"] < head.cv_loss_["1"]
-    # two equally informative branches: equal weights are as good, and ties go to more shrinkage
+    assert head.shrinkage_ < 1.0 and head.cv_loss_["0"] < head.cv_loss_["1"]
+    # one-standard-error rule: never less shrinkage than the loss minimiser
+    assert head.shrinkage_ >= min(SHRINKAGE_GRID, key=lambda g: head.cv_loss_[f"{g:g}"])
+    # two equally informative branches: equal weights are as good, so they are kept
     Z2, y2 = _binary_branches(n=600, seed=4, good=1.5, other=1.5)
     assert ShrunkStackingHead().fit(Z2, y2).shrinkage_ >= 0.5
     with pytest.raises(DataError, match="shrinkage must be"):
@@ -246,3 +247,28 @@ def test_every_registered_head_is_a_valid_train_config_head():
     from lnfusion.fusion.train_config import HEAD_NAMES
 
     assert sorted(HEAD_NAMES) == sorted(HEADS)
+
+
+def test_shrunk_weighted_head_is_the_mean_unless_the_training_rows_earn_other_weights():
+    from lnfusion.fusion.heads import ShrunkWeightedMeanHead
+
+    # equally informative branches: the plain mean (shrinkage 1), exactly
+    Z, y = _binary_branches(n=400, seed=5, good=1.5, other=1.5)
+    head = ShrunkWeightedMeanHead().fit(Z, y)
+    assert head.shrinkage_ == 1.0
+    np.testing.assert_allclose(head.weights_, [0.5, 0.5])
+    np.testing.assert_allclose(head.predict_proba(Z), MeanHead().fit(Z, y).predict_proba(Z))
+    # one informative branch and one noise branch: weights move toward the informative one
+    rng = np.random.default_rng(6)
+    Z, y = _binary_branches(n=600, seed=6, good=3.0, other=0.0)
+    Z["tabular"] = softmax(2.0 * rng.normal(0, 1, (600, 2)), axis=1)
+    head = ShrunkWeightedMeanHead().fit(Z, y)
+    assert head.shrinkage_ < 1.0 and head.weights_[0] > 0.6
+    np.testing.assert_allclose(head.weights_, (1 - head.shrinkage_) * head.fitted_weights_ + head.shrinkage_ / 2)
+    assert head.weights_.min() >= 0 and head.weights_.sum() == pytest.approx(1.0)
+    fixed = ShrunkWeightedMeanHead(shrinkage=0.0).fit(Z, y)
+    np.testing.assert_allclose(fixed.weights_, WeightedMeanHead().fit(Z, y).weights_)
+    assert fixed.cv_loss_ == {}
+    # too few rows of a class for an inner CV: the mean
+    tiny = {b: a[:3] for b, a in Z.items()}
+    assert ShrunkWeightedMeanHead().fit(tiny, np.array([0, 0, 1])).shrinkage_ == 1.0
