@@ -12,14 +12,19 @@ and follows the same small contract:
 ``to_dict()`` / ``head_from_dict(d)``
     Plain-JSON persistence (arrays as lists; float64/float32 round-trip exactly).
 
-Four heads:
+Six heads:
 
 - :class:`MeanHead`: mean of the available branches' probabilities.
 - :class:`WeightedMeanHead`: non-negative weights summing to 1, fitted on
   out-of-fold probabilities by minimising the log-loss.
-- :class:`StackingHead` (the default): multinomial logistic regression on
-  out-of-fold log-probabilities, mask-aware; linear in its design matrix so
-  modality-level SHAP values are exact.
+- :class:`StackingHead`: multinomial logistic regression on out-of-fold
+  log-probabilities, mask-aware; linear in its design matrix so modality-level
+  SHAP values are exact.
+- :class:`ShrunkStackingHead` (the default, ``"shrunk"``): the stacking head
+  shrunk toward equal branch weights, the shrinkage chosen by inner CV on the
+  head's training rows; still linear.
+- :class:`ShrunkWeightedMeanHead` (``"shrunk_weighted"``): the weighted mean
+  shrunk toward the plain mean the same way.
 - :class:`MLPHead`: intermediate fusion, a small torch MLP on concatenated
   branch embeddings.
 """
@@ -452,7 +457,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 class StackingHead(FusionHead):
-    """Multinomial logistic regression on out-of-fold log-probabilities (the default head).
+    """Multinomial logistic regression on out-of-fold log-probabilities.
 
     Design matrix, per branch ``b`` in ``branch_names_`` order: the ``k``
     columns ``log(max(p_bc, 1e-6))``, then one 0/1 column ``b:missing``.  For a

@@ -49,8 +49,11 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         :class:`~lnfusion.models.TabularClassifier` estimator name, a
         ``TabularClassifier`` or scikit-learn classifier instance, or None for
         no clinical branch.
-    head : {"stacking", "shrunk", "mean", "weighted", "mlp"} or FusionHead, default "stacking"
-        The fusion head (see :mod:`lnfusion.fusion.heads`).
+    head : {"shrunk", "stacking", "shrunk_weighted", "mean", "weighted", "mlp"} or FusionHead, default "shrunk"
+        The fusion head (see :mod:`lnfusion.fusion.heads`).  The default,
+        :class:`~lnfusion.fusion.heads.ShrunkStackingHead`, is the stacking head
+        shrunk toward equal branch weights by inner CV on the training patients
+        (see ``docs/modelling.md`` for why and for the evidence).
     cv : int or "holdout", default 5
         Inner patient-grouped, class-stratified K-fold that produces the
         out-of-fold predictions the head learns from; ``"holdout"`` holds out
@@ -102,7 +105,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                  image_params: Mapping[str, Any] | None = None,
                  branches: Mapping[str, Any] | None = None,
                  tabular: Any = "xgboost",
-                 head: str | FusionHead = "stacking",
+                 head: str | FusionHead = "shrunk",
                  cv: int | str = 5,
                  holdout_size: float = 0.25,
                  random_state: int | None = 0,

@@ -15,7 +15,7 @@ are relative to the YAML file's folder)::
     tabular: xgboost                   # xgboost | logistic | none
     descriptors: null                  # descriptor columns for the clinical branch (default all)
     xgb_params: {n_estimators: 300}
-    head: stacking                     # stacking | shrunk | mean | weighted | mlp
+    head: shrunk                       # shrunk | stacking | shrunk_weighted | mean | weighted | mlp
     folds: 5                           # inner K-fold for out-of-fold predictions, or "holdout"
     holdout_size: 0.25                 # with folds: holdout
     seed: 0
@@ -63,7 +63,7 @@ class FusionTrainConfig(JsonConfig):
     tabular: str | None = "xgboost"
     descriptors: tuple[str, ...] | None = None
     xgb_params: Mapping[str, Any] | None = None
-    head: str = "stacking"
+    head: str = "shrunk"
     folds: Any = 5
     holdout_size: float = 0.25
     seed: int = 0

@@ -33,7 +33,7 @@ def big_split():
 @pytest.fixture(scope="module")
 def plain(big_split):
     """The fused model without a memoriser, fitted once for the leakage comparisons."""
-    return LateFusionClassifier(branches=_branches(), cv=3, progress=False).fit(big_split[0])
+    return LateFusionClassifier(branches=_branches(), head="stacking", cv=3, progress=False).fit(big_split[0])
 
 
 def _branches(**extra):
@@ -112,7 +112,7 @@ def test_memorising_branch_gives_no_advantage_on_held_out_patients(big_split, pl
     on new ones.  Because the head only sees out-of-fold predictions it learns to
     ignore it; a head fitted on in-sample predictions would trust it blindly."""
     train, test = big_split
-    leaky = LateFusionClassifier(branches=_branches(memo=MemoriserBranch()), cv=3,
+    leaky = LateFusionClassifier(branches=_branches(memo=MemoriserBranch()), head="stacking", cv=3,
                                  progress=False).fit(train)
     auc_plain = _macro_auc(test.y, plain.predict_proba(test))
     auc_leaky = _macro_auc(test.y, leaky.predict_proba(test))
@@ -132,8 +132,8 @@ def test_memorising_branch_gives_no_advantage_on_held_out_patients(big_split, pl
 
 def test_nearest_patient_memoriser_gets_next_to_no_weight(big_split, plain):
     train, test = big_split
-    leaky = LateFusionClassifier(branches=_branches(memo=NearestPatientBranch()), cv=3,
-                                 progress=False).fit(train)
+    leaky = LateFusionClassifier(branches=_branches(memo=NearestPatientBranch()), head="stacking",
+                                 cv=3, progress=False).fit(train)
     # perfect on its own training patients, chance on the others
     assert np.mean(leaky.predict_branch_proba(train)["memo"].argmax(axis=1) == train.y) == 1.0
     assert abs(_macro_auc(train.y, leaky.oof_proba_["memo"]) - 0.5) < 0.1

@@ -54,7 +54,7 @@ test_size: 0.25
 def test_defaults(folder):
     cfg = load_train_config(_write(folder, "manifest: data/manifest.csv\noutput: out\n"))
     model = cfg.build_model()
-    assert (model.head, model.cv, model.tabular, model.backbone) == ("stacking", 5, "xgboost", "resnet18")
+    assert (model.head, model.cv, model.tabular, model.backbone) == ("shrunk", 5, "xgboost", "resnet18")
     assert model.modalities == ("bmode", "cdfi", "elasto") and cfg.test_size == 0.2
 
 
