@@ -318,6 +318,8 @@ def explain_fold(ctx, args, default: tuple[str, str], seed: int, out: Path) -> N
     desc.to_csv(ex / "descriptor_importance.csv")
     mod.to_csv(ex / "modality_importance.csv")
     bundle.write_cards(ex / "cards")
+    (ex / "model.json").write_text(json.dumps({"head": head, "cv": cv, "patients": [str(x) for x in pick],
+                                               "n_train": len(T), "n_test": len(S)}, indent=1))
     import matplotlib.pyplot as plt
 
     for name, fig in (("descriptor_importance.png", bundle.plot_descriptor_importance()),
@@ -328,7 +330,7 @@ def explain_fold(ctx, args, default: tuple[str, str], seed: int, out: Path) -> N
           + desc.head(10).to_string(float_format=lambda v: f"{v:.3f}"))
     print("\nmodality contributions (mean |SHAP| of the fusion head):\n"
           + mod.to_string(float_format=lambda v: f"{v:.3f}"))
-    print(f"cards for patients {pick} -> {ex / 'cards'}", flush=True)
+    print(f"cards for patients {pick} -> {ex / 'cards'} (fused model: head {head!r}, cv={cv})", flush=True)
 
 
 # ---------------------------------------------------------------------------------- main
@@ -354,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--skip-explain", action="store_true")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--explain-only", action="store_true",
+                   help="only the explanations of the first outer fold (refits its fused model), into --out/explain")
     p.add_argument("--summarize", action="store_true",
                    help="fit nothing: report the outer folds already cached under --out (an interrupted run)")
     args = p.parse_args(argv)
@@ -399,6 +403,17 @@ def main(argv: list[str] | None = None) -> int:
                                    cohort, args.backbone, args.image_size,
                                    args.pretrain_epochs, args.pretrain_images)
     images = None if args.skip_baseline or args.summarize else bare_images(cohort, args.image_size)
+    if args.explain_only:
+        from lnfusion.models import TabularClassifier
+
+        r, f, train, test = outer_splits(cohort, args.folds, args.repeats)[0]
+        T, S = cohort.subset(train), cohort.subset(test)
+        branches = {"bmode": image_branch(args, pre_dir, 0),
+                    "tabular": TabularClassifier(estimator="xgboost", random_state=0)}
+        _, ctx = fusion_fold(T, S, branches, (default[1],), 0)
+        explain_fold(ctx, args, default, 0, args.out)
+        print(f"wall time {time.perf_counter() - t_start:.0f} s")
+        return 0
     fold_dir = args.out / f"folds_{settings_hash(settings)}"
     fold_dir.mkdir(exist_ok=True)
     (fold_dir / "settings.json").write_text(json.dumps(settings, indent=1))
