@@ -42,10 +42,13 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         Keyword arguments for every ``ImageBranchClassifier`` (``image_size``,
         ``epochs``, ``pretrained``, ...).  ``random_state`` and ``progress``
         default to this model's.
-    branches : dict of str to estimator, optional
+    branches : list of (str, estimator) pairs or dict, optional
         Explicit unfitted branches (name -> estimator following the branch
-        contract).  Overrides ``modalities``, ``backbone``, ``image_params`` and
-        ``tabular``.
+        contract), as scikit-learn's ``StackingClassifier(estimators=...)``.
+        When set it decides the branches: ``modalities``, ``backbone``,
+        ``image_params`` and ``tabular`` no longer apply.  Names must not
+        contain ``"__"`` nor be another parameter's name (``"tabular"`` is the
+        clinical branch's).
     tabular : {"xgboost", "logistic"}, estimator or None, default "xgboost"
         The clinical branch (named ``"tabular"``): a
         :class:`~lnfusion.models.TabularClassifier` estimator name, a
@@ -93,9 +96,30 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         Schema of the training cohort (saved with the model, used by
         ``lnfusion predict``).
 
+    Notes
+    -----
+    **Branch parameters.**  ``modalities``, ``backbone``, ``image_params`` and
+    ``tabular`` are shorthands that describe the branches
+    (:meth:`named_branches`); every branch's parameters are reachable in
+    scikit-learn's nested form, so ``get_params()`` lists ``bmode__epochs``,
+    ``tabular__estimator``..., ``set_params(bmode__epochs=5)`` changes one
+    branch, and ``GridSearchCV``-style grids over branch parameters work.  The
+    first ``set_params`` of a branch parameter makes the branches explicit
+    (``branches`` becomes the list the shorthands describe, with the change
+    applied); from then on ``branches`` decides.  Precedence, highest first:
+    ``branches``; for an image branch, ``modality`` and ``backbone`` from
+    ``modalities``/``backbone``, then ``image_params``, then ``random_state``
+    and ``progress`` inherited from this model.
+
+    **Validation.**  The constructor only stores; ``fit`` (and ``lnfusion
+    train``, before reading any data) checks every parameter, the branches'
+    included, and raises :class:`~lnfusion.exceptions.ParameterError` naming
+    it (``bmode__epochs=0: expected a positive integer``).
+
     Examples
     --------
     >>> model = LateFusionClassifier(image_params={"image_size": 128, "epochs": 10})  # doctest: +SKIP
+    >>> model.set_params(elasto__epochs=20)                                          # doctest: +SKIP
     >>> model.fit(train_cohort).predict_proba(test_cohort)                            # doctest: +SKIP
     """
 
