@@ -132,3 +132,27 @@ seed: 2
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_train_config(tmp_path / "absent.yaml")
+
+
+def _doc_yaml_blocks():
+    from pathlib import Path
+
+    import lnfusion.fusion.train_config as module
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "modelling.md").read_text()
+    yield "docs/modelling.md", page.split("`lnfusion train CONFIG.yaml`", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    doc = module.__doc__.split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    yield "train_config.py", "\n".join(line[4:] for line in doc.splitlines())
+
+
+@pytest.mark.parametrize("source, text", list(_doc_yaml_blocks()), ids=["modelling.md", "docstring"])
+def test_the_documented_examples_are_valid_configs(tmp_path, source, text):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "manifest.csv").write_text("patient_id,label\n")
+    (tmp_path / "data" / "schema.json").write_text("{}")
+    (tmp_path / "checkpoints" / "busi-resnet18").mkdir(parents=True)
+    cfg = load_train_config(_write(tmp_path, text))
+    params = cfg.build_model().get_params()
+    nested = {k: v for k, v in cfg.model.items() if "__" in k}
+    assert nested and all(params[k] == v for k, v in nested.items())   # branch settings honoured
+    assert params["bmode__pretrained"] == str(tmp_path / "checkpoints" / "busi-resnet18")
