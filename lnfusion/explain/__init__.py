@@ -16,11 +16,9 @@ _LAZY: dict[str, str] = {
     "grad_cam": "gradcam",
     "save_overlays": "gradcam",
     "GradCamResult": "gradcam",
-    # tabular SHAP
-    "TabularShap": "tabular_shap",
+    # the SHAP record, tabular SHAP and fusion-head (modality-level) SHAP
+    "ShapExplanation": "explanation",
     "tabular_shap": "tabular_shap",
-    # fusion-head (modality-level) SHAP
-    "ModalityShap": "fusion_shap",
     "fusion_shap": "fusion_shap",
     "head_shap": "fusion_shap",
     # image attributions
@@ -33,6 +31,8 @@ _LAZY: dict[str, str] = {
     "plot_card": "cards",
     "card_html": "cards",
     "write_cards": "cards",
+    "plot_contributions": "cards",
+    "plot_importance": "global_plots",
     "plot_descriptor_importance": "global_plots",
     "plot_modality_importance": "global_plots",
 }
