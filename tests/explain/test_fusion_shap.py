@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lnfusion.exceptions import DataError, NotAvailableError, NotFittedError
-from lnfusion.explain.fusion_shap import ModalityShap, coalition_shap, head_shap
+from lnfusion.explain.fusion_head import ModalityShap, coalition_shap, head_shap
 from lnfusion.fusion.heads import MeanHead, StackingHead, WeightedMeanHead
 
 CLASSES = ("metastatic", "lymphoma", "benign")
