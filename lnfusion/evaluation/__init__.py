@@ -5,18 +5,19 @@ scikit-learn, statsmodels and matplotlib load when a function needs them.
 """
 from __future__ import annotations
 
+from lnfusion.evaluation.calibration import (
+    brier_score,
+    calibration_slope_intercept,
+    expected_calibration_error,
+    reliability_bins,
+)
+from lnfusion.evaluation.comparison import compare_models
 from lnfusion.evaluation.metrics import (
     AbsentClassError,
     MetricsResult,
-    brier_score,
-    calibration_slope_intercept,
     check_predictions,
     classification_metrics,
-    cluster_bootstrap_indices,
-    compare_models,
-    expected_calibration_error,
     predict_labels,
-    reliability_bins,
 )
 from lnfusion.evaluation.predictions import align_proba, collect_predictions
 from lnfusion.evaluation.report import EvaluationResult, evaluate, evaluate_predictions
@@ -26,6 +27,7 @@ from lnfusion.evaluation.validation import (
     cross_validate,
     validate_by_site,
 )
+from lnfusion.stats.bootstrap import cluster_bootstrap_indices
 
 __all__ = [
     "AbsentClassError",

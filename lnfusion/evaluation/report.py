@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lnfusion.evaluation.metrics import Threshold, classification_metrics, compare_models
+from lnfusion.evaluation.comparison import compare_models
+from lnfusion.evaluation.metrics import Threshold, classification_metrics
 from lnfusion.evaluation.predictions import collect_predictions
 from lnfusion.exceptions import DataError, PersistenceError
 from lnfusion.formatting import (
@@ -231,7 +232,7 @@ class EvaluationResult:
                 f"Intervals: {self._ci_label()} (per-class AUC: {auc}; macro AUC: patient "
                 "bootstrap; sensitivity, specificity: Wilson). "
                 f"Bootstrap: {st.get('n_boot', '?')} resamples of whole patients, stratified by "
-                f"class (seed {st.get('random_state')}). Calibration: {st.get('n_bins', '?')} "
+                f"class make-up (seed {st.get('random_state')}). Calibration: {st.get('n_bins', '?')} "
                 "equal-width bins; ECE, slope and intercept in the summary are top-label.")
 
     # ------------------------------------------------------------------ renderers

@@ -350,7 +350,7 @@ def node_metrics(node_logits: np.ndarray, node_labels: np.ndarray, n_classes: in
     Nodes with NaN logits or label ``-1`` are ignored; AUC is NaN when fewer
     than two classes are present.
     """
-    from sklearn.metrics import roc_auc_score
+    from lnfusion.stats.auc import SortedScores
 
     keep = (node_labels >= 0) & np.isfinite(node_logits).all(axis=1)
     logits, y = node_logits[keep], node_labels[keep]
@@ -361,11 +361,8 @@ def node_metrics(node_logits: np.ndarray, node_labels: np.ndarray, n_classes: in
     present = np.unique(y)
     if len(present) < 2:
         return loss, float("nan")
-    if n_classes == 2:
-        auc = roc_auc_score(y, proba[:, 1])
-    else:
-        aucs = [roc_auc_score(y == k, proba[:, k]) for k in present]
-        auc = float(np.mean(aucs))
+    aucs = SortedScores.one_vs_rest(y, proba).aucs()
+    auc = aucs[1] if n_classes == 2 else np.mean(aucs[present])
     return loss, float(auc)
 
 

@@ -16,8 +16,14 @@ Main entry points
     AUC with DeLong or bootstrap intervals and DeLong's paired test.
 :func:`adjust_pvalues`
     R's ``p.adjust``.
+:class:`SortedScores`, :func:`auc_score`, :func:`roc_points`
+    The one ROC curve and AUC implementation (sorted scores, weighted cases).
+:func:`cluster_bootstrap_indices`, :func:`bootstrap_weights`, :func:`patient_strata`
+    The stratified patient bootstrap.
 """
 from .adjust import ADJUST_METHODS, adjust_pvalues, p_adjust
+from .auc import SortedScores, auc_score, roc_points
+from .bootstrap import bootstrap_weights, cluster_bootstrap_indices, patient_strata
 from .effect_size import smd_categorical, smd_continuous
 from .fisher import FisherWorkLimitError, fisher_rxc_exact, fisher_rxc_monte_carlo
 from .hypothesis_tests import (
@@ -61,10 +67,14 @@ __all__ = [
     "HypothesisTestResult",
     "LogisticResult",
     "RenderError",
+    "SortedScores",
     "TableOneResult",
     "TestSettings",
     "adjust_pvalues",
+    "auc_score",
+    "bootstrap_weights",
     "chi_square",
+    "cluster_bootstrap_indices",
     "cochran_armitage",
     "delong_test",
     "expected_counts",
@@ -81,8 +91,10 @@ __all__ = [
     "multiclass_auc",
     "oneway_anova",
     "p_adjust",
+    "patient_strata",
     "roc_auc",
     "roc_auc_ci",
+    "roc_points",
     "select_categorical_test",
     "select_continuous_test",
     "sensitivity_specificity",

@@ -11,13 +11,17 @@
 * :func:`sensitivity_specificity` and :func:`wilson_ci` -- proportions with
   Wilson score intervals (R ``prop.test(correct = FALSE)$conf.int``).
 
+The AUCs come from :mod:`lnfusion.stats.auc` and the bootstraps from
+:mod:`lnfusion.stats.bootstrap`, the implementations the evaluation and the
+image branch's training use as well.
+
 Scores are oriented so that larger means "more likely positive" (pROC's
 ``direction = "<"``); the AUC is not flipped when it falls below 0.5.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +30,8 @@ from scipy import stats as sps
 
 from lnfusion.exceptions import DataError, StatsError
 
+from .auc import SortedScores, auc_score
+from .bootstrap import bootstrap_weights
 from .records import Record
 
 __all__ = [
@@ -156,13 +162,7 @@ def _scores(y_score: ArrayLike, n: int, name: str = "y_score") -> np.ndarray:
     return s
 
 
-def _auc_from_ranks(pos: np.ndarray, neg: np.ndarray) -> float:
-    m, n = pos.size, neg.size
-    r = sps.rankdata(np.concatenate([pos, neg]))
-    return float((r[:m].sum() - m * (m + 1) / 2) / (m * n))
-
-
-def _delong_components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _delong_components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fast DeLong (Sun & Xu, 2014) for k score vectors.
 
     Parameters
@@ -173,7 +173,6 @@ def _delong_components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np
 
     Returns
     -------
-    aucs : array (k,)
     v_pos : array (k, m)
         Structural components of the positives (share of negatives ranked below,
         ties counting 1/2).
@@ -185,18 +184,22 @@ def _delong_components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np
     tx = np.vstack([sps.rankdata(pos[i]) for i in range(k)])
     ty = np.vstack([sps.rankdata(neg[i]) for i in range(k)])
     tz = np.vstack([sps.rankdata(np.concatenate([pos[i], neg[i]])) for i in range(k)])
-    aucs = (tz[:, :m].sum(axis=1) - m * (m + 1) / 2) / (m * n)
     v_pos = (tz[:, :m] - tx) / n
     v_neg = 1.0 - (tz[:, m:] - ty) / m
-    return aucs, v_pos, v_neg
+    return v_pos, v_neg
 
 
-def _delong_cov(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    aucs, v_pos, v_neg = _delong_components(pos, neg)
+def _delong_cov(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """DeLong covariance (k, k) of the AUCs of k score vectors on the same cases.
+
+    The AUCs themselves come from :func:`lnfusion.stats.auc.auc_score` (the
+    structural components average to the same values).
+    """
+    v_pos, v_neg = _delong_components(pos, neg)
     m, n = v_pos.shape[1], v_neg.shape[1]
     sx = np.atleast_2d(np.cov(v_pos))
     sy = np.atleast_2d(np.cov(v_neg))
-    return aucs, sx / m + sy / n
+    return sx / m + sy / n
 
 
 def roc_auc(y_true: ArrayLike, y_score: ArrayLike, *, pos_label: object = 1) -> float:
@@ -215,31 +218,12 @@ def roc_auc(y_true: ArrayLike, y_score: ArrayLike, *, pos_label: object = 1) -> 
     s = _scores(y_score, y.size)
     if y.all() or not y.any():
         raise StatsError("AUC needs both positive and negative cases; y_true has one class only")
-    return _auc_from_ranks(s[y], s[~y])
+    return auc_score(y, s)
 
 
 def _check_alpha(alpha: float) -> None:
     if not 0 < alpha < 1:
         raise StatsError(f"alpha must be in (0, 1); got {alpha!r}")
-
-
-class _GroupSampler:
-    """Resample whole groups, stratified by the group's class make-up."""
-
-    def __init__(self, strata_key: np.ndarray, groups: np.ndarray):
-        uniq, inverse = np.unique(groups, return_inverse=True)
-        self.rows_of = [np.flatnonzero(inverse == g) for g in range(uniq.size)]
-        # stratum of each group = its key (all rows of a group share it or get 'mixed')
-        keys = []
-        for rows in self.rows_of:
-            vals = np.unique(strata_key[rows])
-            keys.append(str(vals[0]) if vals.size == 1 else "mixed")
-        keys_arr = np.asarray(keys)
-        self.strata = [np.flatnonzero(keys_arr == k) for k in np.unique(keys_arr)]
-
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        chosen = np.concatenate([rng.choice(s, s.size) for s in self.strata])
-        return np.concatenate([self.rows_of[g] for g in chosen])
 
 
 def _check_groups(groups: ArrayLike | None, n: int) -> np.ndarray | None:
@@ -277,7 +261,8 @@ def roc_auc_ci(
         clipped to [0, 1] (as pROC).  ``"bootstrap"``: percentile interval of
         ``n_boot`` resamples drawn separately among positives and negatives
         (stratified, as pROC's default), or -- with ``groups`` -- whole groups
-        drawn with replacement within strata of groups of the same class make-up.
+        drawn with replacement within strata of groups of the same class make-up
+        (:func:`lnfusion.stats.bootstrap.cluster_bootstrap_indices`).
     alpha : float, default 0.05
         1 - confidence level.
     groups : array-like, optional
@@ -313,8 +298,8 @@ def roc_auc_ci(
                              "(several nodes per patient) use method='bootstrap'")
         if n_pos < 2 or n_neg < 2:
             raise StatsError("DeLong's interval needs at least 2 positive and 2 negative cases")
-        aucs, cov = _delong_cov(s[y][None, :], s[~y][None, :])
-        auc = float(aucs[0])
+        cov = _delong_cov(s[y][None, :], s[~y][None, :])
+        auc = auc_score(y, s)
         se = math.sqrt(max(float(cov[0, 0]), 0.0))
         z = sps.norm.ppf(1 - alpha / 2)
         lo, hi = auc - z * se, auc + z * se
@@ -325,34 +310,23 @@ def roc_auc_ci(
         raise StatsError(f"method must be 'delong' or 'bootstrap'; got {method!r}")
     if n_boot < 1:
         raise StatsError(f"n_boot must be a positive integer; got {n_boot!r}")
-    auc = _auc_from_ranks(s[y], s[~y])
-    rng = np.random.default_rng(random_state)
-    boots = _bootstrap_stat(y.astype(int), g, rng, n_boot,
-                            lambda idx: _boot_auc(y[idx], s[idx]))
+    scores = SortedScores(y[:, None], s[:, None])
+    auc = scores.auc()
+    boots = _bootstrap_stat(y.astype(int), g, random_state, n_boot, scores.auc)
     lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
     return AucResult(auc=auc, ci_low=float(lo), ci_high=float(hi), method="bootstrap",
                      n_pos=n_pos, n_neg=n_neg, se=None, alpha=alpha, n_boot=int(boots.size))
 
 
-def _boot_auc(y: np.ndarray, s: np.ndarray) -> float:
-    if y.all() or not y.any():
-        return float("nan")
-    return _auc_from_ranks(s[y], s[~y])
+def _bootstrap_stat(strata: np.ndarray, groups: np.ndarray | None,
+                    random_state: int | np.random.Generator | None, n_boot: int,
+                    fn: Callable[..., float]) -> np.ndarray:
+    """``fn(weights=w)`` on ``n_boot`` stratified patient resamples (nan ones dropped).
 
-
-def _bootstrap_stat(strata: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator,
-                    n_boot: int, fn) -> np.ndarray:
-    """Evaluate ``fn(indices)`` on ``n_boot`` stratified resamples (nan ones dropped)."""
-    out = np.empty(n_boot)
-    if groups is None:
-        cls = [np.flatnonzero(strata == c) for c in np.unique(strata)]
-        for b in range(n_boot):
-            idx = np.concatenate([rng.choice(c, c.size) for c in cls])
-            out[b] = fn(idx)
-    else:
-        sampler = _GroupSampler(strata, groups)
-        for b in range(n_boot):
-            out[b] = fn(sampler.sample(rng))
+    The resamples are those of :func:`lnfusion.stats.bootstrap.bootstrap_weights`.
+    """
+    out = np.array([fn(weights=w) for w in bootstrap_weights(strata.size, groups, n_boot,
+                                                              random_state, strata)])
     out = out[~np.isnan(out)]
     if out.size == 0:
         raise StatsError("no bootstrap resample held both classes; cannot form an interval")
@@ -392,7 +366,8 @@ def delong_test(
                          f"{n_pos} and {n_neg}")
     pos = np.vstack([a[y], b[y]])
     neg = np.vstack([a[~y], b[~y]])
-    aucs, cov = _delong_cov(pos, neg)
+    cov = _delong_cov(pos, neg)
+    aucs = SortedScores(np.column_stack([y, y]), np.column_stack([a, b])).aucs()
     diff = float(aucs[0] - aucs[1])
     var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     se = math.sqrt(max(var, 0.0))
@@ -470,20 +445,9 @@ def multiclass_auc(
         rows.append({"class": c, "auc": r.auc, "ci_low": r.ci_low, "ci_high": r.ci_high,
                      "method": r.method, "n_pos": r.n_pos, "n_neg": r.n_neg})
     codes = pd.Categorical(y, categories=classes).codes
-    onehot = codes[:, None] == np.arange(len(classes))[None, :]
-
-    def macro(idx: np.ndarray) -> float:
-        vals = []
-        for j in range(len(classes)):
-            t = onehot[idx, j]
-            if t.all() or not t.any():
-                return float("nan")
-            vals.append(_auc_from_ranks(p[idx, j][t], p[idx, j][~t]))
-        return float(np.mean(vals))
-
-    rng = np.random.default_rng(random_state)
     g = _check_groups(groups, y.size)
-    boots = _bootstrap_stat(codes, g, rng, n_boot, macro)
+    boots = _bootstrap_stat(codes, g, random_state, n_boot,
+                            SortedScores.one_vs_rest(codes, p).macro_auc)
     lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
     rows.append({"class": "macro", "auc": float(np.mean([r["auc"] for r in rows])),
                  "ci_low": float(lo), "ci_high": float(hi), "method": "bootstrap",

@@ -18,8 +18,8 @@ from lnfusion.evaluation import (
     predict_labels,
     reliability_bins,
 )
-from lnfusion.evaluation.metrics import _auc_rank, _roc_points
 from lnfusion.exceptions import DataError, EmptyClassError, LnfusionError
+from lnfusion.stats.auc import auc_score, roc_points
 
 CLASSES = ("metastatic", "lymphoma", "benign")
 
@@ -195,11 +195,11 @@ def test_roc_points_and_rank_auc_match_sklearn():
     rng = np.random.default_rng(11)
     y = rng.integers(0, 2, 80)
     s = np.round(rng.random(80), 1)  # many ties
-    fpr, tpr = _roc_points(y, s)
+    fpr, tpr, _ = roc_points(y, s)
     ref_fpr, ref_tpr, _ = skm.roc_curve(y, s, drop_intermediate=False)
     np.testing.assert_allclose(fpr, ref_fpr)
     np.testing.assert_allclose(tpr, ref_tpr)
-    assert _auc_rank(y, s) == pytest.approx(skm.roc_auc_score(y, s))
+    assert auc_score(y, s) == pytest.approx(skm.roc_auc_score(y, s))
 
 
 def test_cluster_bootstrap_resamples_whole_patients():

@@ -15,7 +15,7 @@ from lnfusion.stats import (
     sensitivity_specificity,
     wilson_ci,
 )
-from lnfusion.stats.roc import _GroupSampler
+from lnfusion.stats.bootstrap import cluster_bootstrap_indices
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +68,7 @@ def test_bootstrap_reproducible_stratified_and_close_to_delong(binary):
 def test_group_sampler_draws_whole_groups_per_stratum():
     y = np.array([1, 1, 0, 0, 0, 1, 1, 0, 0, 0])
     g = np.array([1, 1, 2, 2, 2, 3, 3, 4, 5, 5])
-    sampler = _GroupSampler(y, g)
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        idx = sampler.sample(rng)
+    for idx in cluster_bootstrap_indices(y.size, g, 50, random_state=0, strata=y):
         chosen = g[idx]
         for grp in np.unique(chosen):
             # every drawn group comes with all of its rows (a multiple of its size)
