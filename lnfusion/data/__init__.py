@@ -1,4 +1,5 @@
-"""Cohort data layer: manifest schema, validation, image reading, splits, layouts.
+"""Cohort data layer: manifest schema, validation, image reading, splits, layouts,
+pre-training datasets, image geometry and augmentation.
 
 ``import lnfusion.data`` never imports torch; :func:`build_transform` and
 :class:`ImageDataset` (which need torch) load on first use.
@@ -15,6 +16,7 @@ from lnfusion.data.layouts import (
     parse_class_map,
     read_medmnist_npz,
 )
+from lnfusion.data.pretrain_data import PretrainData, load_pretrain_data
 from lnfusion.data.schema import (
     DEFAULT_CLASSES,
     DEFAULT_MODALITIES,
@@ -45,6 +47,7 @@ __all__ = [
     "Modality",
     "PatientSplit",
     "PatientStratifiedKFold",
+    "PretrainData",
     "UnlabelledError",
     "UnpairedReport",
     "ValidationReport",
@@ -53,6 +56,7 @@ __all__ = [
     "leave_one_site_out",
     "load_busi",
     "load_medmnist_npz",
+    "load_pretrain_data",
     "load_study_layout",
     "parse_class_map",
     "read_image",
@@ -63,7 +67,7 @@ __all__ = [
 
 # Names whose modules import torch: loaded on first access (PEP 562).
 _LAZY = {
-    "AugmentConfig": "lnfusion.data.transforms",
+    "AugmentConfig": "lnfusion.data.augment",
     "ImageTransform": "lnfusion.data.transforms",
     "build_transform": "lnfusion.data.transforms",
     "ImageDataset": "lnfusion.data.dataset",

@@ -15,11 +15,9 @@ _LAZY: dict[str, str] = {
     "grad_cam": "lnfusion.explain.gradcam",
     "save_overlays": "lnfusion.explain.gradcam",
     "GradCamResult": "lnfusion.explain.gradcam",
-    # tabular SHAP
-    "TabularShap": "lnfusion.explain.tabular",
+    # the SHAP record, tabular SHAP and fusion-head (modality-level) SHAP
+    "ShapExplanation": "lnfusion.explain.explanation",
     "tabular_shap": "lnfusion.explain.tabular",
-    # fusion-head (modality-level) SHAP
-    "ModalityShap": "lnfusion.explain.fusion_head",
     "fusion_shap": "lnfusion.explain.fusion_head",
     "head_shap": "lnfusion.explain.fusion_head",
     # image attributions
@@ -32,6 +30,8 @@ _LAZY: dict[str, str] = {
     "plot_card": "lnfusion.explain.cards",
     "card_html": "lnfusion.explain.cards",
     "write_cards": "lnfusion.explain.cards",
+    "plot_contributions": "lnfusion.explain.cards",
+    "plot_importance": "lnfusion.explain.global_plots",
     "plot_descriptor_importance": "lnfusion.explain.global_plots",
     "plot_modality_importance": "lnfusion.explain.global_plots",
 }

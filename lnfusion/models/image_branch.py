@@ -222,7 +222,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ helpers
     def _augment_config(self):
-        from lnfusion.data.transforms import AugmentConfig
+        from lnfusion.data.augment import AugmentConfig
 
         if self.augment is True:
             return AugmentConfig()
@@ -367,7 +367,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def _outputs(self, cohort: Cohort, features: bool) -> np.ndarray:
-        from lnfusion.models.training import mean_by_node, predict_batches
+        from lnfusion.models.inference import mean_by_node, predict_batches
 
         self._check_fitted()
         self._check_cohort(cohort)
@@ -423,7 +423,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def _jsonable_params(self) -> dict[str, Any]:
-        from lnfusion.data.transforms import AugmentConfig
+        from lnfusion.data.augment import AugmentConfig
 
         params = {}
         for k, v in self.get_params(deep=False).items():
@@ -502,9 +502,9 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         IntegrityError
             A file is missing or altered.
         """
-        from lnfusion.data.transforms import AugmentConfig
+        from lnfusion.data.augment import AugmentConfig
         from lnfusion.exceptions import FormatVersionError
-        from lnfusion.models.training import resolve_device
+        from lnfusion.models.hardware import resolve_device
 
         path = Path(path)
         doc = read_json(path / "config.json")
