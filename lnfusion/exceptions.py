@@ -12,6 +12,8 @@ the ``row`` attribute (0-based position) where relevant.
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "LnfusionError",
     "DataError",
@@ -37,6 +39,7 @@ __all__ = [
     "SeparationError",
     "SingularDesignError",
     "NotAvailableError",
+    "check_fitted",
 ]
 
 
@@ -161,6 +164,11 @@ class ParameterError(ConfigError, DataError):
 class NotFittedError(LnfusionError, AttributeError):
     """An estimator was used before ``fit`` was called."""
 
+    @classmethod
+    def for_estimator(cls, estimator: Any) -> NotFittedError:
+        """The error for ``estimator``, with the one message every lnfusion estimator uses."""
+        return cls(f"This {type(estimator).__name__} instance is not fitted yet; call fit first")
+
 
 class PersistenceError(LnfusionError, OSError):
     """A saved model folder cannot be read or written."""
@@ -188,3 +196,22 @@ class SingularDesignError(StatsError):
 
 class NotAvailableError(LnfusionError, NotImplementedError):
     """A feature is not available in this version or environment."""
+
+
+def check_fitted(estimator: Any, attribute: str) -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has ``attribute`` (set by ``fit``).
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator (or fusion head) about to be used.
+    attribute : str
+        A fitted attribute (ending in ``_``) that ``fit`` always sets.
+
+    Raises
+    ------
+    NotFittedError
+        ``"This <class> instance is not fitted yet; call fit first"``.
+    """
+    if not hasattr(estimator, attribute):
+        raise NotFittedError.for_estimator(estimator)

@@ -132,7 +132,7 @@ def pretrain(dataset: Any, backbone: str = "resnet18", image_size: int = 128, ep
     import timm
     import torch
 
-    from lnfusion import __version__
+    from lnfusion._version import __version__
     from lnfusion.data.augment import AugmentConfig
     from lnfusion.models.encoders import create_encoder, resolve_data_config
     from lnfusion.models.training import ImageSet, TrainConfig, supervised_objective, train_model
