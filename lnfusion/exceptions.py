@@ -26,6 +26,8 @@ __all__ = [
     "ConflictingLabelError",
     "EmptyClassError",
     "RoiError",
+    "MaskError",
+    "OutcomeDerivedError",
     "ImageError",
     "MissingImageError",
     "CorruptImageError",
@@ -100,6 +102,14 @@ class EmptyClassError(DataError):
 
 class RoiError(ManifestError):
     """A region-of-interest box is malformed or lies outside its image."""
+
+
+class MaskError(ManifestError):
+    """A lesion mask is empty, or its size differs from its image's."""
+
+
+class OutcomeDerivedError(DataError):
+    """A column derived from the outcome (``CohortSchema.outcome_derived``) was asked for as a model input."""
 
 
 class ImageError(DataError):

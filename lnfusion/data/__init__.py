@@ -6,6 +6,7 @@ pre-training datasets, image geometry and augmentation.
 """
 from __future__ import annotations
 
+from lnfusion.data.breast_lesions import load_breast_lesions
 from lnfusion.data.cohort import Cohort, CohortSummary, UnlabelledError
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
@@ -16,6 +17,7 @@ from lnfusion.data.layouts import (
     parse_class_map,
     read_medmnist_npz,
 )
+from lnfusion.data.masks import add_mask_measurements, roi_from_mask, shape_measurements
 from lnfusion.data.pretrain_data import PretrainData, load_pretrain_data
 from lnfusion.data.schema import (
     DEFAULT_CLASSES,
@@ -51,9 +53,11 @@ __all__ = [
     "UnlabelledError",
     "UnpairedReport",
     "ValidationReport",
+    "add_mask_measurements",
     "build_transform",
     "image_size",
     "leave_one_site_out",
+    "load_breast_lesions",
     "load_busi",
     "load_medmnist_npz",
     "load_pretrain_data",
@@ -61,6 +65,8 @@ __all__ = [
     "parse_class_map",
     "read_image",
     "read_medmnist_npz",
+    "roi_from_mask",
+    "shape_measurements",
     "split_patients",
     "validate_manifest",
 ]

@@ -37,7 +37,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from lnfusion._version import __version__
+from lnfusion.data.cohort import OUTCOME_DERIVED_ATTR
 from lnfusion.data.labels import resolve_target
+from lnfusion.data.schema import check_model_inputs
 from lnfusion.exceptions import (
     CategoryLevelError,
     DataError,
@@ -89,6 +91,14 @@ def _descriptor_table(X: Any) -> pd.DataFrame:
         return table
     raise DataError(f"expected a Cohort (with a .descriptors DataFrame) or a pandas DataFrame, "
                     f"got {type(X).__name__}")
+
+
+def _outcome_derived(X: Any, table: pd.DataFrame) -> list[str]:
+    """Columns declared outcome-derived by a Cohort's schema or by a frame's ``attrs``."""
+    schema = getattr(X, "schema", None)
+    names = list(getattr(schema, "outcome_derived", ()) or ())
+    names += [c for c in table.attrs.get(OUTCOME_DERIVED_ATTR, ()) or () if c not in names]
+    return names
 
 
 def _column_spec(name: str, col: pd.Series) -> tuple[str, list | None]:
@@ -169,6 +179,10 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         a ``LogisticRegression``: lnfusion never pickles).
     descriptors : sequence of str, optional
         Descriptor columns to use; default all of ``cohort.descriptors``.
+        Naming a column the cohort's schema declares outcome-derived
+        (``CohortSchema.outcome_derived``, also carried by
+        ``cohort.table.attrs["outcome_derived"]``) raises
+        :class:`~lnfusion.exceptions.OutcomeDerivedError` at :meth:`fit`.
     xgb_params : dict, optional
         Overrides of :data:`XGB_DEFAULTS` for ``"xgboost"``.
     random_state : int, default 0
@@ -291,6 +305,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         table = _descriptor_table(X)
         y_idx, classes = resolve_target(X, y)
         columns = list(self.descriptors) if self.descriptors is not None else list(table.columns)
+        check_model_inputs(columns, _outcome_derived(X, table), "TabularClassifier.fit")
         if not columns:
             raise DataError("TabularClassifier needs at least one descriptor column; the cohort has none")
         table = self._select(table, columns)
