@@ -76,10 +76,12 @@ def command(manifest: str, by: str, categorical: tuple[str, ...], continuous: tu
     Mann-Whitney/Kruskal-Wallis after Shapiro-Wilk; Kruskal-Wallis for
     ordinal), and p-values are adjusted across variables.
     """
+    from lnfusion.cli.inputs import CommandInputs
     from lnfusion.exceptions import LnfusionError
     from lnfusion.stats import infer_variable_types, table_one
 
     try:
+        CommandInputs.of_command(out).add(manifest)
         df = read_table(manifest)
         if by not in df.columns:
             raise click.UsageError(f"--by column {by!r} is not in {manifest}; columns are "

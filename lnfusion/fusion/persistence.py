@@ -38,7 +38,13 @@ from lnfusion.exceptions import (
     PersistenceError,
     check_fitted,
 )
-from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lnfusion.io import (
+    OUTPUT_MARKER,
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_text,
+    recover_output,
+)
 
 __all__ = ["MODEL_FORMAT_VERSION", "save_model", "read_model", "verify_model_dir", "branch_classes"]
 
@@ -129,6 +135,9 @@ def save_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> 
         A branch is of a class that cannot be saved without pickle.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
+    OutputConflictError
+        ``path`` exists and was not written by lnfusion (it holds no
+        :data:`lnfusion.io.OUTPUT_MARKER`), even with ``overwrite``.
     """
     check_fitted(model, "head_")
     from safetensors.numpy import save as st_save
@@ -173,7 +182,7 @@ def save_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> 
         if model.schema_ is not None:
             model.schema_.save(tmp / SCHEMA_FILE)
         atomic_write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        files = sorted(p for p in tmp.rglob("*") if p.is_file() and p.name != OUTPUT_MARKER)
         manifest = {
             "format_version": MODEL_FORMAT_VERSION,
             "algorithm": "sha256",
@@ -210,6 +219,7 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
         ``manifest.json`` or a listed file is missing, or a file's content changed.
     """
     root = Path(path)
+    recover_output(root)
     if not root.is_dir():
         raise PersistenceError(f"{root}: not a folder; expected a model folder written by "
                                "LateFusionClassifier.save")
@@ -235,7 +245,7 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
                                  "(the file was altered or damaged)")
     extra = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                    if p.is_file() and p.relative_to(root).as_posix() not in files
-                   and p.name != MANIFEST_FILE)
+                   and p.name not in (MANIFEST_FILE, OUTPUT_MARKER))
     if extra:
         warnings.warn(f"{root}: ignoring file(s) not in {MANIFEST_FILE}: {extra}", UserWarning,
                       stacklevel=3)

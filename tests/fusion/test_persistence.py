@@ -15,6 +15,7 @@ from lnfusion.exceptions import (
     PersistenceError,
 )
 from lnfusion.fusion import LateFusionClassifier, MLPHead, verify_model_dir
+from lnfusion.io import OUTPUT_MARKER
 from lnfusion.models.tabular import TabularClassifier
 
 
@@ -77,7 +78,9 @@ def test_saved_folder_layout(tmp_path, fitted):
     assert config["branch_names"] == ["xgb", "logistic"] and config["head_type"] == "stacking"
     assert config["classes"] == list(fitted.classes_)
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert set(manifest["files"]) == set(files) - {"manifest.json"}
+    markers = {f for f in files if f.rsplit("/", 1)[-1] == OUTPUT_MARKER}   # one per folder written
+    assert markers == {OUTPUT_MARKER, f"branches/xgb/{OUTPUT_MARKER}", f"branches/logistic/{OUTPUT_MARKER}"}
+    assert set(manifest["files"]) == set(files) - {"manifest.json"} - markers
     assert not list(tmp_path.glob(".*tmp"))           # atomic: no temporary left over
 
 
