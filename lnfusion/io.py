@@ -348,7 +348,8 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
 
 # -- disk full -------------------------------------------------------------------------
 def _is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, DiskFullError) or (isinstance(exc, OSError)
+                                              and exc.errno in (errno.ENOSPC, errno.EDQUOT))
 
 
 def _disk_full(path: Path, exc: BaseException) -> DiskFullError:
@@ -444,7 +445,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def _foreign(path: Path) -> str | None:
-    """Why the existing ``path`` may not be replaced (None: an lnfusion output or an empty folder)."""
+    """Why the existing ``path`` may not be replaced or written into (None: it may).
+
+    It may when it is an lnfusion output (it holds the marker), an empty folder,
+    or a folder holding nothing but lnfusion outputs.
+    """
     if path.is_symlink() and not path.is_dir():
         return "it is a link to something that is not a folder"
     if not path.is_dir():
@@ -455,8 +460,8 @@ def _foreign(path: Path) -> str | None:
         names = sorted(os.listdir(path))
     except OSError as exc:
         return f"it cannot be listed ({exc.strerror})"
-    if not names:
-        return None
+    if all(os.path.isdir(path / n) and _read_marker(path / n) is not None for n in names):
+        return None   # empty, or holding only folders lnfusion wrote
     shown = ", ".join(names[:5]) + (f", ... ({len(names)} entries)" if len(names) > 5 else "")
     return f"it holds no {OUTPUT_MARKER} (so lnfusion did not write it); found: {shown}"
 
