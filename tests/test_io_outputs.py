@@ -177,13 +177,15 @@ _CRASH = textwrap.dedent('''
     import os, sys
     from lnfusion import io
     io._exchange = lambda a, b: False          # as on a system without renameat2
-    real, calls = os.rename, []
-    def rename(src, dst):
-        calls.append(dst)
-        if len(calls) == 2:                    # between "model -> .model.old" and "tmp -> model"
-            os._exit(9)                        # the process dies: no except, no finally
-        return real(src, dst)
-    os.rename = rename
+    calls = []
+    def crashing(real):
+        def rename(src, dst):
+            calls.append(dst)
+            if len(calls) == 2:                # between "model -> .model.old" and "tmp -> model"
+                os._exit(9)                    # the process dies: no except, no finally
+            return real(src, dst)
+        return rename
+    os.rename, os.replace = crashing(os.rename), crashing(os.replace)
     with io.atomic_dir(sys.argv[1], overwrite=True) as tmp:
         (tmp / "v.txt").write_text("new")
 ''')

@@ -38,7 +38,7 @@ def fault_study(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("faults") / "study"
     make_demo_cohort(root, n_patients=24, image_size=32, seed=3)
-    (root / MARKER).unlink()
+    (root / MARKER).unlink(missing_ok=True)
     return root
 
 
