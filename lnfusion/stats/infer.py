@@ -3,28 +3,28 @@
 Rules, in order (first match wins):
 
 1. The grouping column and explicitly excluded columns are skipped.
-2. **Left out, id-like**: the name is ``id``/``uuid``/``guid`` or ends in
-   ``_id``/``id`` after a separator (``patient_id``, ``node-id``, ``PatientID``);
-   or a text column whose non-missing values are all distinct (e.g. names).
-3. **Left out, path-like**: the name contains a ``path``, ``file``, ``filename``,
-   ``image``, ``img``, ``url``, ``uri`` or ``dir`` token; or most text values
-   contain a path separator or end in a file extension such as ``.png``.
-4. **Left out**: date/time columns and columns with no non-missing value.
-5. **Left out, with a warning, near-numeric**: a text column in which at most
+2. **Left out**: an id-like name (``id``/``uuid``/``guid``, or ending in
+   ``_id``/``id`` after a separator: ``patient_id``, ``node-id``,
+   ``PatientID``); a path-like name (a ``path``, ``file``, ``filename``,
+   ``image``, ``img``, ``url``, ``uri`` or ``dir`` token); no non-missing
+   value; dates or times.
+3. **Left out, with a warning, near-numeric**: a text column in which at most
    10 % of the non-missing cells are not numbers (``"unknown"`` in an ``age``
    column).  The warning names each such cell and its row; fix the cells, or
    declare the text a missing-value code (``lnfusion stats --na unknown``).
-6. **Left out, with a warning, too many levels**: a text or category column
+   A text column holding only numbers follows the numeric rules (6, 7).
+4. **Left out**: text whose non-missing values are all distinct (names, ids),
+   or mostly contain a path separator or end in a file extension (``.png``).
+5. **Left out, with a warning, too many levels**: a text or category column
    with more than ``max_levels`` (default 50) distinct values, or with more
    than 10 distinct values making up more than half of its non-missing cells
    (free text): one Table 1 row per level would be unreadable.
-7. **Ordinal**: an *ordered* pandas Categorical.
-8. **Categorical**: object, string, category or bool dtype.
-9. Numeric columns (and text columns holding only numbers) whose non-missing
-   values are all integers with at most ``max_ordinal_levels`` (default 7)
-   distinct values: **categorical** when there are exactly 2 (a binary flag),
-   otherwise **ordinal**.
-10. Other numeric columns: **continuous**.
+   Otherwise an *ordered* pandas Categorical is **ordinal**; text, category
+   and bool columns are **categorical**.
+6. Numeric columns whose non-missing values are all integers with at most
+   ``max_ordinal_levels`` (default 7) distinct values: **categorical** when
+   there are exactly 2 (a binary flag), otherwise **ordinal**.
+7. Other numeric columns: **continuous**.
 
 :func:`infer_types` returns one :class:`ColumnType` per column with the type,
 the reason and any warning; :func:`infer_variable_types` only the names per type.
@@ -129,7 +129,7 @@ def numeric_cells(s: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
     Parameters
     ----------
     s : pandas.Series
-        A numeric, boolean-free or text column.
+        A numeric, boolean or text column.
 
     Returns
     -------
@@ -137,7 +137,7 @@ def numeric_cells(s: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
         The values as floats (``nan`` where missing or not a number), and the
         cells that are present but not numbers, as ``(position, text)``.
     """
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+    if pd.api.types.is_numeric_dtype(s):
         return s.to_numpy(dtype=float, na_value=np.nan), []
     present = s.notna().to_numpy()
     text = s.astype("object").where(present, None)
@@ -187,10 +187,6 @@ def _infer_one(s: pd.Series, name: str, max_ordinal_levels: int,
         return out("excluded", "no non-missing value")
     if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s):
         return out("excluded", "dates or times")
-    if is_text and len(nonnull) > 10 and nonnull.nunique() == len(nonnull):
-        return out("excluded", "text with every value distinct (an identifier or free text)")
-    if is_text and _looks_like_paths(s):
-        return out("excluded", "values look like file paths")
     if is_text:
         values, bad = numeric_cells(s)
         n_present = int(s.notna().sum())
@@ -198,16 +194,21 @@ def _infer_one(s: pd.Series, name: str, max_ordinal_levels: int,
         if bad and n_numbers and len(bad) <= NEAR_NUMERIC_SHARE * n_present:
             codes = sorted({v for _, v in bad})
             na = " ".join(f"--na {c!r}" if " " in c else f"--na {c}" for c in codes[:3])
+            few = not _too_many_levels(int(nonnull.nunique()), len(nonnull), max_levels)
             return out(
                 "excluded", "near-numeric: numbers with a few non-numeric cells",
                 f"{name}: {len(bad)} of {n_present} non-missing cells "
                 f"{'is' if len(bad) == 1 else 'are'} not a number: {describe_cells(bad)}; "
                 f"the column is left out. Fix the cells, or count them as missing "
-                f"(lnfusion stats {na}), or declare the column categorical",
+                f"(lnfusion stats {na})" + (", or declare the column categorical" if few else ""),
             )
         if not bad and n_numbers:  # text holding only numbers (e.g. from Parquet)
             return _numeric_type(values[np.isfinite(values)], name, max_ordinal_levels,
                                  "text holding only numbers; ")
+    if is_text and len(nonnull) > 10 and nonnull.nunique() == len(nonnull):
+        return out("excluded", "text with every value distinct (an identifier or free text)")
+    if is_text and _looks_like_paths(s):
+        return out("excluded", "values look like file paths")
     if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s) or is_text:
         nunique = int(nonnull.nunique())
         many = _too_many_levels(nunique, len(nonnull), max_levels)

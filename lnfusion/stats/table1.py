@@ -647,8 +647,13 @@ def _check_variable(s: pd.Series, var: str, kind: str, max_levels: int | None) -
         if bad:
             n_present = int(s.notna().sum())
             verb = "is" if len(bad) == 1 else "are"
+            what = "numeric" if kind == "continuous" else \
+                "numeric or a pandas Categorical (whose category order gives the level order)"
+            if len(bad) == n_present:
+                raise DataError(f"{kind} variable {var!r} must be {what}; it holds text: "
+                                f"{describe_cells(bad, limit=3)}")
             raise DataError(
-                f"{kind} variable {var!r} must be numeric: {len(bad)} of {n_present} non-missing "
+                f"{kind} variable {var!r} must be {what}: {len(bad)} of {n_present} non-missing "
                 f"cells {verb} not a number: {describe_cells(bad)}. Fix them, or count such text "
                 "as missing (lnfusion stats --na TEXT; in Python, replace it with NaN first)"
             )

@@ -155,3 +155,16 @@ def test_inference_says_what_and_why():
     declared = table_one(df, "label", categorical=["shape"], infer=True)
     assert declared.types.set_index("column").loc["shape", "source"] == "declared"
     assert "shape categorical (declared)" in declared.to_markdown()
+
+
+def test_near_numeric_beats_the_all_distinct_identifier_rule():
+    """A measurement with every value distinct and one typo is flagged, not taken for an id."""
+    df = pd.DataFrame({"g": ["a", "b"] * 20, "size_mm": [f"{3 + i / 7:.2f}" for i in range(40)]})
+    df.loc[9, "size_mm"] = "n.d."
+    (ct,) = infer_types(df, by="g")
+    assert ct.type == "excluded" and ct.reason.startswith("near-numeric")
+    assert "'n.d.' (row 11, position 9)" in ct.warning and "--na n.d." in ct.warning
+    assert "declare the column categorical" not in ct.warning  # 40 levels in 40 rows: not a category
+    clean = df.assign(size_mm=df["size_mm"].replace("n.d.", np.nan))
+    (ct,) = infer_types(clean, by="g")
+    assert ct.type == "continuous" and ct.reason.startswith("text holding only numbers")
