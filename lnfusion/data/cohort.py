@@ -566,34 +566,12 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
                       labelled: bool | None = None) -> ValidationReport:
     """Check a manifest and collect every problem.
 
-    The checks are :func:`lnfusion.data.manifest.parse_manifest`'s; this adds
-    the cohort when there is no problem.
-
     Parameters
     ----------
-    manifest : path-like or DataFrame
-        CSV/TSV/Parquet file or DataFrame, one row per node (never modified).
-    schema : CohortSchema or path-like, optional
-        The schema or its JSON file.  Default: ``schema.json`` beside the
-        manifest, else the default schema restricted to the modality columns
-        present (noted in ``report.notes``).
-    root : path-like, optional
-        Folder relative image paths resolve against.  Default: the manifest's
-        folder (the current folder for a DataFrame).
-    check_images : bool
-        Check that every image exists and its header decodes, and that ROIs lie
-        inside their image.  No pixel is decoded.
-    allow_empty_classes : bool
-        Accept a declared class with no patient (e.g. an external test set).
-    source : str, optional
-        Name of a DataFrame manifest in messages (default ``"manifest DataFrame"``).
-    labelled : bool or None
-        ``None`` (default): read labels iff the manifest has the schema's label
-        column with at least one non-empty cell.  ``True``: the label column is
-        required (a ``SchemaError`` without it).  ``False``: ignore any label
-        column (new patients to predict).  Without labels, the label checks (unknown label,
-        conflicting labels, empty class) are skipped and the cohort's
-        ``is_labelled`` is False.
+    manifest, schema, root, check_images, allow_empty_classes, source, labelled
+        As for :func:`lnfusion.data.manifest.parse_manifest`, which runs the
+        checks (and :meth:`Cohort.from_manifest`, which raises the first
+        problem instead).
 
     Returns
     -------
@@ -601,6 +579,11 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
         ``errors`` lists every problem; ``cohort`` is set when there is none.
         Problems that prevent reading further (file not found, a schema column
         missing) are the only error reported.
+
+    Raises
+    ------
+    ConfigError
+        ``labelled`` is not True, False or None.
     """
     found = parse_manifest(manifest, schema=schema, root=root, check_images=check_images,
                            allow_empty_classes=allow_empty_classes, source=source, labelled=labelled)
