@@ -237,11 +237,11 @@ def _numeric_type(v: np.ndarray, name: str, max_ordinal_levels: int, prefix: str
     if np.all(v == np.round(v)) and nunique <= max_ordinal_levels:
         if nunique <= 2:
             return ColumnType(name, "categorical", f"{prefix}integers with {nunique} values, a flag")
-        return ColumnType(name, "ordinal", f"{prefix}integers with {nunique} levels "
-                                           f"(at most {max_ordinal_levels})")
+        return ColumnType(name, "ordinal", f"{prefix}integers with {nunique} levels, "
+                                           f"ordinal up to {max_ordinal_levels}")
     if np.all(v == np.round(v)):
-        return ColumnType(name, "continuous", f"{prefix}integers with {nunique} distinct values "
-                                              f"(more than {max_ordinal_levels})")
+        return ColumnType(name, "continuous", f"{prefix}integers with {nunique} distinct values, "
+                                              f"more than {max_ordinal_levels}")
     return ColumnType(name, "continuous", f"{prefix}numbers, {nunique} distinct values")
 
 

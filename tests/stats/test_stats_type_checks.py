@@ -146,7 +146,7 @@ def test_inference_says_what_and_why():
     assert types.loc["patient_id", "type"] == "excluded"
     assert types.loc["patient_id", "reason"] == "name looks like an identifier"
     assert types.loc["size_mm", "reason"] == "numbers, 20 distinct values"
-    assert types.loc["grade", "reason"] == "integers with 4 levels (at most 7)"
+    assert types.loc["grade", "reason"] == "integers with 4 levels, ordinal up to 7"
     assert types.loc["flag", "reason"] == "integers with 2 values, a flag"
     assert (types["source"] == "inferred").all()
     md = res.to_markdown()
