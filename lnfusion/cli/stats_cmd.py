@@ -14,8 +14,9 @@ _ADJUST = ["fdr_bh", "bh", "holm", "bonferroni", "hochberg", "hommel", "fdr_by",
 def read_table(path: str | Path, na_values: Sequence[str] = ()):
     """Read a CSV (``.csv``), TSV (``.tsv``/``.tab``/``.txt``) or Parquet (``.parquet``/``.pq``) file.
 
-    Cells whose text (without surrounding spaces) is one of ``na_values`` are
-    read as missing, in addition to pandas' usual empty cells and ``NA``.
+    Text cells that equal one of ``na_values`` (surrounding spaces ignored) are
+    read as missing, in addition to pandas' usual empty cells and ``NA``; a
+    text column left holding only numbers is then read as numbers.
     """
     import pandas as pd
 
@@ -23,23 +24,34 @@ def read_table(path: str | Path, na_values: Sequence[str] = ()):
 
     p = Path(path)
     ext = p.suffix.lower()
-    na = [str(v).strip() for v in na_values]
+    if ext not in (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"):
+        raise DataError(f"cannot tell the format of {str(p)!r}: expected .csv, .tsv or .parquet")
     try:
-        if ext == ".csv":
-            return pd.read_csv(p, na_values=na or None)
-        if ext in (".tsv", ".tab", ".txt"):
-            return pd.read_csv(p, sep="\t", na_values=na or None)
         if ext in (".parquet", ".pq"):
             df = pd.read_parquet(p)
-            for col in df.columns:
-                s = df[col]
-                if na and (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
-                    df[col] = s.mask(s.astype("object").map(
-                        lambda v: isinstance(v, str) and v.strip() in na))
-            return df
+        else:
+            df = pd.read_csv(p, sep="," if ext == ".csv" else "\t")
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {str(p)!r}: {exc}") from exc
-    raise DataError(f"cannot tell the format of {str(p)!r}: expected .csv, .tsv or .parquet")
+    return _mark_missing(df, na_values)
+
+
+def _mark_missing(df, na_values: Sequence[str]):
+    import pandas as pd
+
+    na = {str(v).strip() for v in na_values}
+    if not na:
+        return df
+    for col in df.columns:
+        s = df[col]
+        if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+            continue
+        hit = s.map(lambda v: isinstance(v, str) and v.strip() in na).astype(bool)
+        if hit.any():
+            s = s.astype("object").mask(hit)
+            numbers = pd.to_numeric(s, errors="coerce")
+            df[col] = numbers if numbers.notna().sum() == s.notna().sum() else s
+    return df
 
 
 @click.command(name="stats")
@@ -56,8 +68,8 @@ def read_table(path: str | Path, na_values: Sequence[str] = ()):
               help="Use only the columns named with --categorical/--continuous/--ordinal "
                    "(default: infer the type of every other column too).")
 @click.option("--na", "na_values", multiple=True, metavar="TEXT",
-              help="Read cells holding exactly this text as missing, e.g. --na unknown "
-                   "(repeatable; empty cells and NA are always missing).")
+              help="Read cells holding this text (surrounding spaces ignored) as missing, "
+                   "e.g. --na unknown (repeatable; empty cells and NA are always missing).")
 @click.option("--max-levels", type=click.IntRange(min=2), default=50, show_default=True,
               help="Most levels of a categorical or ordinal variable: a named column with more "
                    "is refused, an inferred one left out with a warning.")

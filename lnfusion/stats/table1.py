@@ -411,7 +411,9 @@ def table_one(
             if ct.type != "excluded":
                 kinds[col] = ct.type
     if not kinds:
-        raise DataError("no variable to summarise: pass categorical, continuous or ordinal columns")
+        left = "; ".join(ct.warning or f"{ct.column}: {ct.reason}" for ct in types.values())
+        raise DataError("no variable to summarise: pass categorical, continuous or ordinal columns"
+                        + (f"; every column was left out ({left})" if left else ""))
     for v, kind in kinds.items():
         _check_variable(df[v], v, kind, max_levels)
     warnings = [ct.warning for ct in types.values() if ct.warning]

@@ -168,3 +168,18 @@ def test_near_numeric_beats_the_all_distinct_identifier_rule():
     clean = df.assign(size_mm=df["size_mm"].replace("n.d.", np.nan))
     (ct,) = infer_types(clean, by="g")
     assert ct.type == "continuous" and ct.reason.startswith("text holding only numbers")
+
+
+def test_na_codes_apply_to_parquet_text_columns(tmp_path):
+    df = pd.DataFrame({"label": ["a", "b"] * 15,
+                       "age": [str(40 + i) for i in range(30)]})
+    df.loc[[3, 8], "age"] = " unknown"
+    df.to_parquet(tmp_path / "m.parquet")
+    r = run(tmp_path / "m.parquet")
+    assert "'unknown' (row 5, position 3)" not in r.output  # the cell is quoted as written
+    assert "' unknown' (row 5, position 3), ' unknown' (row 10, position 8)" in r.output
+    out = tmp_path / "t.csv"
+    r = run(tmp_path / "m.parquet", "--na", "unknown", "-o", out)
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out)
+    assert t.loc[t.variable == "age", ["type", "missing"]].values.tolist() == [["continuous", 2]]
