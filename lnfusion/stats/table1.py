@@ -42,9 +42,9 @@ from .selection import (
 
 __all__ = ["table_one", "TableOneResult", "RESERVED_COLUMNS"]
 
-#: Column names of :attr:`TableOneResult.table` other than the class columns.
+#: Column names of :attr:`TableOneResult.table` (and of its CSV, which may add ``smd``) other than the class columns.
 RESERVED_COLUMNS = ("variable", "type", "level", "overall", "missing", "test", "statistic",
-                    "pval", "pval_adj")
+                    "pval", "pval_adj", "smd")
 
 
 @dataclass(frozen=True)
