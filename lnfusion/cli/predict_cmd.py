@@ -23,7 +23,7 @@ def read_unlabelled(manifest: str | os.PathLike, schema: Any) -> tuple[Any, Any]
         ``labels``: the manifest's label column as given, or None without one.
     """
     from lnfusion.data import Cohort
-    from lnfusion.data.validation import read_manifest
+    from lnfusion.data.manifest import read_manifest
 
     df, _ = read_manifest(manifest)
     labels = df[schema.label].copy() if schema.label in df.columns else None

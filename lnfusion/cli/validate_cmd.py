@@ -37,8 +37,8 @@ def command(manifest: str | None, schema_path: str | None, no_check_images: bool
     every one of them (row, column, file and what was expected) and exit
     with status 1.
     """
+    from lnfusion.data.cohort import ValidationReport, validate_manifest
     from lnfusion.data.layouts import load_study_layout
-    from lnfusion.data.validation import ValidationReport, validate_manifest
     from lnfusion.exceptions import LnfusionError
 
     if (manifest is None) == (study_root is None):

@@ -80,32 +80,20 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
         Images ``(n_images, in_chans, image_size, image_size)``, label and node
         position (in ``cohort``) of each image; ``n_nodes = len(cohort)``.
     """
-    import torch
-    from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-
-    from lnfusion.data.dataset import ImageDataset
-    from lnfusion.data.transforms import build_transform
+    from lnfusion.data.decode import decode_uint8, modality_images
     from lnfusion.models.training import ImageSet
 
+    paths, rois, nodes = modality_images(cohort, modality, positions)
     colour = cohort.schema.modalities[modality].colour
-    transform = build_transform(colour, image_size, mean=[0.0] * in_chans, std=[1.0] * in_chans,
-                                in_chans=in_chans, train=False)
-    ds = ImageDataset(cohort, modality, transform, indices=positions)
-    out = np.empty((len(ds), in_chans, image_size, image_size), dtype=np.uint8)
-    loader = DataLoader(ds, batch_size=32, shuffle=False, num_workers=num_workers)
-    start = 0
-    for x, _, _ in tqdm(loader, desc=f"decode {modality}", disable=not progress, leave=False,
-                        unit="batch"):
-        out[start:start + len(x)] = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
-        start += len(x)
+    out = decode_uint8(paths, rois, image_size=image_size, colour=colour, in_chans=in_chans,
+                       num_workers=num_workers, progress=progress, desc=f"decode {modality}")
     if labels is not None:
-        y = np.asarray(labels)[ds.node_positions]
+        y = np.asarray(labels)[nodes]
     elif cohort.is_labelled:
-        y = cohort.y[ds.node_positions]
+        y = cohort.y[nodes]
     else:  # new patients: prediction needs no labels
         y = None
-    return ImageSet(images=out, labels=y, node=ds.node_positions, n_nodes=len(cohort))
+    return ImageSet(images=out, labels=y, node=nodes, n_nodes=len(cohort))
 
 
 class ImageBranchClassifier(ClassifierMixin, BaseEstimator):

@@ -103,3 +103,12 @@ def test_compare_pretraining_one_call(toy_cohort, tmp_path, fast):
     assert list(table["init"]) == ["scratch", "pretrained"]
     assert {"auc", "auc_ci_low", "auc_ci_high", "accuracy", "n_test", "best_epoch"} <= set(table.columns)
     assert table["n_test"].tolist() == [18, 18] and table["auc"].between(0, 1).all()
+
+
+def test_cohort_pretraining_images_are_the_image_branch_images(toy_cohort):
+    from lnfusion.models.image_branch import decode_images
+
+    data = load_pretrain_data(toy_cohort, image_size=32, modality="bmode")
+    branch = decode_images(toy_cohort, "bmode", 32, in_chans=1)
+    assert data.images.dtype == np.uint8 and np.array_equal(data.images, branch.images)
+    assert data.labels.tolist() == branch.labels.tolist()
