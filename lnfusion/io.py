@@ -26,7 +26,7 @@ Three more rules live here, so that every writer of every command follows them:
   loaders), which puts the previous folder back.
 
 Temporaries left by a killed run (``.<name>.<random>.tmp``) are removed by the
-next write into the same folder once they are older than :data:`STALE_AFTER_S`
+first write of a later process into the same folder once they are older than :data:`STALE_AFTER_S`
 seconds and the process that made them is gone; only temporaries that carry
 lnfusion's marker (folders) or lnfusion's process tag in their name (files)
 are ever removed.  A full disk raises
