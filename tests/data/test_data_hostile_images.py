@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,11 +18,15 @@ import pytest
 from PIL import Image, ImageOps
 from test_data_imageio import write_dicom
 
+import lnfusion
 from lnfusion.data import CohortSchema, Modality, image_size, read_image, validate_manifest
 from lnfusion.data.imageio import MAX_IMAGE_PIXELS_ENV, max_image_pixels
 from lnfusion.exceptions import ConfigError, CorruptImageError
 
 SCHEMA = CohortSchema(modalities={"bmode": Modality()}, descriptors={})
+#: the subprocesses import the lnfusion under test, whatever their working folder
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(lnfusion.__file__).resolve().parents[1]),
+                                                   os.environ.get("PYTHONPATH", "")]))
 
 
 def _manifest(folder, cells, rois=None):
@@ -44,7 +49,7 @@ def _cli(*args, timeout=120):
     """``lnfusion ARGS`` in a fresh interpreter (so a hang is a timeout, not a stuck test run)."""
     code = "import sys; from lnfusion.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=ENV)
 
 
 # -- non-regular files ------------------------------------------------------------------
@@ -67,7 +72,7 @@ def test_named_pipe_is_refused_not_read(tmp_path):
              "        assert 'not a regular file' in str(e), e\n"
              "    else:\n        raise SystemExit('no error')\n")
     done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "pipe.png")],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=ENV)
     assert done.returncode == 0, done.stderr
 
 
@@ -121,8 +126,11 @@ def test_decompression_bomb_through_validate_and_predict_cli(tmp_path, bomb):
     out = done.stdout + done.stderr
     assert done.returncode != 0 and "Traceback" not in out
     assert "CorruptImageError" in out and "column 'bmode'" in out and "bomb.png" in out
-    done = _cli("predict", tmp_path / "no-model", manifest, "--out", tmp_path / "p.csv")
-    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    # lnfusion predict reads its manifest with read_unlabelled (and reports LnfusionErrors cleanly)
+    from lnfusion.cli.predict_cmd import read_unlabelled
+
+    with pytest.raises(CorruptImageError, match="row 3 \\(position 1\\), column 'bmode'.*30000x30000"):
+        read_unlabelled(manifest, SCHEMA)
 
 
 def test_pixel_limit_is_configurable(tmp_path, monkeypatch):
