@@ -18,7 +18,8 @@ reads anything else.  Every file the loader reads (config, head, out-of-fold
 tensors, schema, everything in a branch's folder) must be listed: an unlisted
 one is an :class:`~lnfusion.exceptions.IntegrityError`, never a file read
 unverified.  Other files not listed in the manifest are never opened (a
-warning names them).  Nothing is ever unpickled: branch classes come from a
+warning names them); the output markers (:data:`lnfusion.io.OUTPUT_MARKER`, one
+per folder) are not part of the model and are neither listed nor loaded.  Nothing is ever unpickled: branch classes come from a
 fixed allow-list, not from names in the files.
 """
 from __future__ import annotations
@@ -278,7 +279,7 @@ def _check_loaded_files_listed(root: Path, files: Mapping[str, Any], config: Map
         prefix = f"{BRANCH_DIR}/{name}/"
         folder = root / BRANCH_DIR / str(name)
         on_disk = sorted(p.relative_to(root).as_posix() for p in folder.rglob("*")
-                         if p.is_file()) if folder.is_dir() else []
+                         if p.is_file() and p.name != OUTPUT_MARKER) if folder.is_dir() else []
         unlisted += [rel for rel in on_disk if rel not in files]
         if not any(rel.startswith(prefix) for rel in files) and not on_disk:
             unlisted.append(prefix)
