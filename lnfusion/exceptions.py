@@ -12,6 +12,8 @@ the ``row`` attribute (0-based position) where relevant.
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "LnfusionError",
     "DataError",
@@ -30,14 +32,19 @@ __all__ = [
     "MissingImageError",
     "CorruptImageError",
     "ConfigError",
+    "ParameterError",
     "NotFittedError",
     "PersistenceError",
     "FormatVersionError",
     "IntegrityError",
+    "OutputError",
+    "OutputConflictError",
+    "DiskFullError",
     "StatsError",
     "SeparationError",
     "SingularDesignError",
     "NotAvailableError",
+    "check_fitted",
 ]
 
 
@@ -131,8 +138,49 @@ class ConfigError(LnfusionError, ValueError):
     """A configuration file or parameter value is invalid."""
 
 
+class ParameterError(ConfigError, DataError):
+    """An estimator parameter has a value the estimator cannot use.
+
+    Raised by the estimators' ``_validate_params`` (called by ``fit``) and by
+    ``lnfusion train`` before anything is read.  Also a :class:`DataError`, which
+    is what earlier versions raised for bad :class:`~lnfusion.fusion.LateFusionClassifier`
+    settings.
+
+    Parameters
+    ----------
+    param : str
+        The parameter, in ``get_params`` vocabulary (``"cv"``, ``"bmode__epochs"``).
+    value : object
+        The value received.
+    expected : str
+        What the parameter accepts.
+    owner : str, optional
+        The estimator (class name) the parameter belongs to.
+    """
+
+    def __init__(self, param: str, value: object, expected: str, owner: str | None = None):
+        self.param = param
+        self.value = value
+        self.expected = expected
+        self.owner = owner
+        prefix = f"{owner} parameter " if owner else "parameter "
+        super().__init__(f"{prefix}{param}={value!r}: expected {expected}")
+
+    def __reduce__(self):  # picklable across joblib workers despite the custom signature
+        return type(self), (self.param, self.value, self.expected, self.owner)
+
+    def within(self, owner: str, prefix: str = "") -> ParameterError:
+        """The same error seen from an enclosing estimator (``prefix`` = ``"<branch>__"``)."""
+        return ParameterError(prefix + self.param, self.value, self.expected, owner)
+
+
 class NotFittedError(LnfusionError, AttributeError):
     """An estimator was used before ``fit`` was called."""
+
+    @classmethod
+    def for_estimator(cls, estimator: Any) -> NotFittedError:
+        """The error for ``estimator``, with the one message every lnfusion estimator uses."""
+        return cls(f"This {type(estimator).__name__} instance is not fitted yet; call fit first")
 
 
 class PersistenceError(LnfusionError, OSError):
@@ -145,6 +193,19 @@ class FormatVersionError(PersistenceError):
 
 class IntegrityError(PersistenceError):
     """A file of a saved model is missing or its content was altered."""
+
+
+class OutputError(LnfusionError, OSError):
+    """An output cannot be written where it was asked for."""
+
+
+class OutputConflictError(OutputError):
+    """An output would overwrite, contain or lie inside an input of the same command, or replace
+    something lnfusion did not write."""
+
+
+class DiskFullError(OutputError):
+    """The disk filled up while an output was written (the output is absent, any previous one intact)."""
 
 
 class StatsError(LnfusionError, ValueError):
@@ -161,3 +222,22 @@ class SingularDesignError(StatsError):
 
 class NotAvailableError(LnfusionError, NotImplementedError):
     """A feature is not available in this version or environment."""
+
+
+def check_fitted(estimator: Any, attribute: str) -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has ``attribute`` (set by ``fit``).
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator (or fusion head) about to be used.
+    attribute : str
+        A fitted attribute (ending in ``_``) that ``fit`` always sets.
+
+    Raises
+    ------
+    NotFittedError
+        ``"This <class> instance is not fitted yet; call fit first"``.
+    """
+    if not hasattr(estimator, attribute):
+        raise NotFittedError.for_estimator(estimator)

@@ -3,9 +3,9 @@
 :func:`explain` computes, for the nodes of a cohort:
 
 * tabular SHAP values of the XGBoost clinical branch for every node and class
-  (:func:`~lnfusion.explain.tabular_shap.tabular_shap`);
+  (:func:`~lnfusion.explain.tabular.tabular_shap`);
 * modality-level SHAP values of the fusion head for every node and class
-  (:func:`~lnfusion.explain.fusion_shap.fusion_shap`);
+  (:func:`~lnfusion.explain.fusion_head.fusion_shap`);
 
 both as a :class:`~lnfusion.explain.explanation.ShapExplanation` (nodes x
   features x classes); and
@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lnfusion.exceptions import DataError, NotFittedError
+from lnfusion.exceptions import DataError, check_fitted
 from lnfusion.explain.attribution import ImageAttribution
 from lnfusion.explain.explanation import ShapExplanation
-from lnfusion.explain.fusion_shap import fusion_shap, model_head_inputs
+from lnfusion.explain.fusion_head import fusion_shap, model_head_inputs
 from lnfusion.explain.selection import node_labels, patient_rows
 from lnfusion.io import atomic_write_bytes, atomic_write_text
 
@@ -284,7 +284,7 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
         Samples per image of :class:`shap.GradientExplainer` (expected
         gradients).
     tabular_backend : {"shap", "xgboost"}
-        See :func:`~lnfusion.explain.tabular_shap.tabular_shap`.
+        See :func:`~lnfusion.explain.tabular.tabular_shap`.
     random_state : int, default 0
         Seeds the background draw and the SHAP image explainer.
 
@@ -307,8 +307,7 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
     """
     if image_method not in IMAGE_METHODS:
         raise ValueError(f"explain: image_method must be one of {IMAGE_METHODS}, got {image_method!r}")
-    if not hasattr(model, "head_"):
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; call fit first")
+    check_fitted(model, "head_")
     cohort = _as_cohort(model, cohort_or_rows)
     selected = patient_rows(cohort, patients)
     node_ids = tuple(node_labels(cohort))
@@ -323,7 +322,7 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
     tabular = None
     tab_branch = _tabular_branch(model)
     if tab_branch is not None:
-        from lnfusion.explain.tabular_shap import tabular_shap
+        from lnfusion.explain.tabular import tabular_shap
 
         tabular = dataclasses.replace(tabular_shap(tab_branch, cohort, backend=tabular_backend),
                                       instance_names=node_ids, axes=("node", "feature", "class"))
@@ -333,7 +332,7 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
     targets = np.argmax(proba, axis=1)
     images: list[ImageAttribution] = []
     if image_method != "none":
-        from lnfusion.explain.image_shap import gradcam_attributions, image_shap
+        from lnfusion.explain.images import gradcam_attributions, image_shap
 
         for m in image_modalities:
             branch = model.branches_[m]

@@ -6,9 +6,9 @@
 ``(n_instances, n_features, n_outputs)`` and ``base_values`` ``(n_outputs,)``,
 so that ``base_values + values.sum(axis=1)`` is the explained output of every
 instance (local accuracy).  The clinical branch's TreeSHAP
-(:func:`~lnfusion.explain.tabular_shap.tabular_shap`: instances are nodes,
+(:func:`~lnfusion.explain.tabular.tabular_shap`: instances are nodes,
 features are descriptors, outputs are classes, on XGBoost's margin) and the
-fusion head's modality-level SHAP (:func:`~lnfusion.explain.fusion_shap.fusion_shap`:
+fusion head's modality-level SHAP (:func:`~lnfusion.explain.fusion_head.fusion_shap`:
 features are branches) both return it.  :meth:`ShapExplanation.to_shap` hands
 it to shap's own plots; the global importance plots
 (:mod:`lnfusion.explain.global_plots`) and the cards (:mod:`lnfusion.explain.cards`)

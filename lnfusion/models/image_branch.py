@@ -22,8 +22,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from lnfusion.exceptions import ConfigError, DataError, NotFittedError, PersistenceError
-from lnfusion.io import atomic_dir, atomic_write_text
+from lnfusion.data.labels import resolve_target
+from lnfusion.exceptions import (
+    ConfigError,
+    DataError,
+    ParameterError,
+    PersistenceError,
+    check_fitted,
+)
+from lnfusion.io import atomic_dir, atomic_write_text, recover_output
 from lnfusion.models.checkpoint import load_tensors, read_json, save_tensors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,47 +80,20 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
         Images ``(n_images, in_chans, image_size, image_size)``, label and node
         position (in ``cohort``) of each image; ``n_nodes = len(cohort)``.
     """
-    import torch
-    from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-
-    from lnfusion.data.dataset import ImageDataset
-    from lnfusion.data.transforms import build_transform
+    from lnfusion.data.decode import decode_uint8, modality_images
     from lnfusion.models.training import ImageSet
 
+    paths, rois, nodes = modality_images(cohort, modality, positions)
     colour = cohort.schema.modalities[modality].colour
-    transform = build_transform(colour, image_size, mean=[0.0] * in_chans, std=[1.0] * in_chans,
-                                in_chans=in_chans, train=False)
-    ds = ImageDataset(cohort, modality, transform, indices=positions)
-    out = np.empty((len(ds), in_chans, image_size, image_size), dtype=np.uint8)
-    loader = DataLoader(ds, batch_size=32, shuffle=False, num_workers=num_workers)
-    start = 0
-    for x, _, _ in tqdm(loader, desc=f"decode {modality}", disable=not progress, leave=False,
-                        unit="batch"):
-        out[start:start + len(x)] = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
-        start += len(x)
+    out = decode_uint8(paths, rois, image_size=image_size, colour=colour, in_chans=in_chans,
+                       num_workers=num_workers, progress=progress, desc=f"decode {modality}")
     if labels is not None:
-        y = np.asarray(labels)[ds.node_positions]
+        y = np.asarray(labels)[nodes]
     elif cohort.is_labelled:
-        y = cohort.y[ds.node_positions]
+        y = cohort.y[nodes]
     else:  # new patients: prediction needs no labels
         y = None
-    return ImageSet(images=out, labels=y, node=ds.node_positions, n_nodes=len(cohort))
-
-
-def _class_indices(y: Any, classes: Sequence[str], n: int) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.shape != (n,):
-        raise DataError(f"y has shape {arr.shape}; expected ({n},), one label per node of the cohort")
-    if arr.dtype.kind in "iu":
-        if arr.size and (arr.min() < 0 or arr.max() >= len(classes)):
-            raise DataError(f"y holds class indices outside [0, {len(classes)}); classes are {list(classes)}")
-        return arr.astype(np.int64)
-    lookup = {str(c): k for k, c in enumerate(classes)}
-    bad = sorted({str(v) for v in arr if str(v) not in lookup})
-    if bad:
-        raise DataError(f"y holds labels {bad[:5]} that are not classes {list(classes)}")
-    return np.array([lookup[str(v)] for v in arr], dtype=np.int64)
+    return ImageSet(images=out, labels=y, node=nodes, n_nodes=len(cohort))
 
 
 class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
@@ -240,18 +220,82 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.augment, AugmentConfig):
             return self.augment
         if isinstance(self.augment, dict):
-            return AugmentConfig.from_dict(self.augment)
-        raise ConfigError(f"augment must be True, False, an AugmentConfig or a dict, got {self.augment!r}")
+            try:
+                return AugmentConfig.from_dict(self.augment)
+            except ConfigError as exc:
+                raise ParameterError("augment", self.augment, f"AugmentConfig settings ({exc})",
+                                     type(self).__name__) from exc
+        raise ParameterError("augment", self.augment, "True, False, an AugmentConfig or a dict",
+                             type(self).__name__)
 
     def _train_config(self):
+        """The training loop's record of this estimator's parameters (same names)."""
         from lnfusion.models.training import TrainConfig
 
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                           weight_decay=self.weight_decay, warmup_epochs=self.warmup_epochs,
-                           label_smoothing=self.label_smoothing, patience=self.patience,
-                           augment=self._augment_config(), precision=self.precision,
-                           channels_last=self.channels_last, random_state=self.random_state,
-                           progress=self.progress)
+        params = dict(self.get_params(deep=False), augment=self._augment_config())
+        try:
+            return TrainConfig.from_params(params)
+        except ParameterError as exc:
+            raise exc.within(type(self).__name__) from None
+
+    def _validate_params(self) -> None:
+        """Check every parameter's type and range; :class:`ParameterError` names the first bad one.
+
+        Called by :meth:`fit`; needs no data.
+        """
+        owner = type(self).__name__
+
+        def fail(name: str, expected: str) -> None:
+            raise ParameterError(name, getattr(self, name), expected, owner)
+
+        for name in ("modality", "backbone"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                fail(name, "a non-empty string")
+        self._check_backbone_known()
+        for name in ("channels_last", "progress", "resume", "tta"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                fail(name, "True or False")
+        for name in ("weight_decay", "warmup_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
+                fail(name, "a number >= 0")
+        rs = self.random_state
+        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)):
+            fail("random_state", "an integer")
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+            fail("checkpoint_dir", "None or a folder path")
+        if not isinstance(self.pretrained, (type(None), bool, str, os.PathLike)):
+            fail("pretrained", "None, False, True (timm's weights) or a path")
+        if isinstance(self.image_size, bool) or not isinstance(self.image_size, (int, np.integer)) \
+                or self.image_size < 8:
+            fail("image_size", "an integer >= 8")
+        if isinstance(self.val_size, bool) or not isinstance(self.val_size, (int, float)) \
+                or not 0.0 <= self.val_size < 1.0:
+            fail("val_size", "a fraction in [0, 1)")
+        if isinstance(self.num_workers, bool) or not isinstance(self.num_workers, (int, np.integer)) \
+                or self.num_workers < 0:
+            fail("num_workers", "an integer >= 0")
+        if isinstance(self.drop_rate, bool) or not isinstance(self.drop_rate, (int, float)) \
+                or not 0.0 <= self.drop_rate < 1.0:
+            fail("drop_rate", "a number in [0, 1)")
+        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+            fail("class_weight", "'balanced', None, a dict class -> weight or an array")
+        if not isinstance(self.device, str):
+            fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
+        self._train_config()
+
+    def _check_backbone_known(self) -> None:
+        """Refuse a backbone timm does not know, before any data are read (no network needed)."""
+        import timm
+
+        if timm.is_model(self.backbone):
+            return
+        import difflib
+
+        close = difflib.get_close_matches(self.backbone, timm.list_models(), n=5, cutoff=0.6)
+        raise ParameterError("backbone", self.backbone, "a timm model name (timm.list_models())"
+                             + (f"; similar names: {close}" if close else ""), type(self).__name__)
 
     def _class_weights(self, labels: np.ndarray, n_classes: int) -> np.ndarray | None:
         cw = self.class_weight
@@ -259,7 +303,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             return None
         if isinstance(cw, str):
             if cw != "balanced":
-                raise ConfigError(f"class_weight must be 'balanced', None, a dict or an array, got {cw!r}")
+                raise ParameterError("class_weight", cw, "'balanced', None, a dict or an array",
+                                     type(self).__name__)
             counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
             weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
             return weights
@@ -281,8 +326,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
                             f"got {type(cohort).__name__}")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit first")
+        check_fitted(self, "model_")
 
     def _build_model(self, n_classes: int, in_chans: int, pretrained: Any) -> nn.Module:
         import torch
@@ -325,13 +369,10 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         if self.modality not in cohort.modalities:
             raise DataError(f"modality {self.modality!r} is not in the cohort; its modalities are "
                             f"{list(cohort.modalities)}")
-        if not (isinstance(self.val_size, (int, float)) and 0.0 <= self.val_size < 1.0):
-            raise ConfigError(f"val_size must be a fraction in [0, 1), got {self.val_size!r}")
-        if not isinstance(self.image_size, (int, np.integer)) or self.image_size < 8:
-            raise ConfigError(f"image_size must be an integer >= 8, got {self.image_size!r}")
+        self._validate_params()
         config = self._train_config()
         classes = tuple(cohort.classes)
-        y_all = cohort.y if y is None else _class_indices(y, classes, len(cohort))
+        y_all = cohort.y if y is None else resolve_target(cohort, y)[0]
         has = np.flatnonzero(cohort.modality_mask()[self.modality].to_numpy())
         if has.size == 0:
             raise DataError(f"no node of the cohort has a {self.modality!r} image")
@@ -470,7 +511,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         import timm
         import torch
 
-        from lnfusion import __version__
+        from lnfusion._version import __version__
 
         self._check_fitted()
         path = Path(path)
@@ -517,6 +558,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         from lnfusion.models.hardware import resolve_device
 
         path = Path(path)
+        recover_output(path)
         doc = read_json(path / "config.json")
         if doc.get("format") != MODEL_FORMAT:
             raise PersistenceError(f"{path / 'config.json'}: expected format {MODEL_FORMAT!r}, got "

@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from lnfusion import __version__
+from lnfusion._version import __version__
 from lnfusion.data.cohort import OUTCOME_DERIVED_ATTR
+from lnfusion.data.labels import resolve_target
 from lnfusion.data.schema import check_model_inputs
 from lnfusion.exceptions import (
     CategoryLevelError,
@@ -45,12 +46,13 @@ from lnfusion.exceptions import (
     FormatVersionError,
     IntegrityError,
     NotAvailableError,
-    NotFittedError,
+    ParameterError,
     PersistenceError,
+    check_fitted,
 )
-from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text, recover_output
 
-__all__ = ["TabularClassifier", "XGB_DEFAULTS", "TABULAR_FORMAT_VERSION", "resolve_target"]
+__all__ = ["TabularClassifier", "XGB_DEFAULTS", "TABULAR_FORMAT_VERSION"]
 
 #: Version of the folder written by :meth:`TabularClassifier.save`.
 TABULAR_FORMAT_VERSION = 1
@@ -97,59 +99,6 @@ def _outcome_derived(X: Any, table: pd.DataFrame) -> list[str]:
     names = list(getattr(schema, "outcome_derived", ()) or ())
     names += [c for c in table.attrs.get(OUTCOME_DERIVED_ATTR, ()) or () if c not in names]
     return names
-
-
-def resolve_target(X: Any, y: Any = None) -> tuple[np.ndarray, tuple]:
-    """Return ``(y as class indices, class names)`` for a Cohort or a DataFrame.
-
-    Parameters
-    ----------
-    X : Cohort or pandas.DataFrame
-        With a Cohort, ``y`` defaults to ``X.y`` and the classes are ``X.classes``.
-    y : array-like, optional
-        Class indices (integers) or class names.  Required with a DataFrame; the
-        classes are then the sorted distinct values.
-
-    Returns
-    -------
-    y : numpy.ndarray of int
-        Class index per row.
-    classes : tuple
-        Class names (or values) in index order.
-
-    Raises
-    ------
-    DataError
-        ``y`` is missing, has the wrong length, or holds an unknown class.
-    """
-    classes = getattr(X, "classes", None)
-    if y is None:
-        if classes is None or getattr(X, "y", None) is None:
-            raise DataError("y is required when X is a DataFrame; pass the labels as y")
-        y = X.y
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != len(X):
-        raise DataError(f"y must be one label per row: expected shape ({len(X)},), got {y.shape}")
-    if classes is None:
-        if y.dtype.kind == "f" and np.isnan(y).any():
-            raise DataError("y contains NaN; expected a label for every row")
-        classes = tuple(v.item() if hasattr(v, "item") else v for v in np.unique(y))
-        index = {c: i for i, c in enumerate(classes)}
-        return np.array([index[v.item() if hasattr(v, "item") else v] for v in y], dtype=np.int64), classes
-    classes = tuple(classes)
-    if y.dtype.kind in "iu":
-        bad = np.flatnonzero((y < 0) | (y >= len(classes)))
-        if bad.size:
-            raise DataError(f"y[{bad[0]}] = {y[bad[0]]} is not a class index; expected 0..{len(classes) - 1} "
-                            f"for classes {list(classes)}")
-        return y.astype(np.int64), classes
-    index = {str(c): i for i, c in enumerate(classes)}
-    out = np.empty(len(y), dtype=np.int64)
-    for i, v in enumerate(y):
-        if str(v) not in index:
-            raise DataError(f"y[{i}] = {v!r} is not a declared class; expected one of {list(classes)}")
-        out[i] = index[str(v)]
-    return out, classes
 
 
 def _column_spec(name: str, col: pd.Series) -> tuple[str, list | None]:
@@ -274,20 +223,36 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
 
     # -- helpers ------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit first")
+        check_fitted(self, "model_")
 
     def _kind(self) -> str:
         est = self.estimator
         if isinstance(est, str):
             if est not in ("xgboost", "logistic"):
-                raise DataError(f"TabularClassifier estimator={est!r}: expected 'xgboost', 'logistic' "
-                                "or a scikit-learn classifier instance")
+                raise ParameterError("estimator", est, "'xgboost', 'logistic' or a scikit-learn "
+                                     "classifier instance", type(self).__name__)
             return est
         if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
-            raise DataError(f"TabularClassifier estimator must be 'xgboost', 'logistic' or a "
-                            f"classifier with fit/predict_proba; got {type(est).__name__}")
+            raise ParameterError("estimator", est, "'xgboost', 'logistic' or a classifier with "
+                                 "fit/predict_proba", type(self).__name__)
         return "sklearn"
+
+    def _validate_params(self) -> None:
+        """Check every parameter's type; :class:`ParameterError` names the first bad one."""
+        owner = type(self).__name__
+        self._kind()
+        desc = self.descriptors
+        if desc is not None and (isinstance(desc, str) or not isinstance(desc, Sequence)
+                                 or not all(isinstance(d, str) and d for d in desc)):
+            raise ParameterError("descriptors", desc, "None or a list of descriptor column names",
+                                 owner)
+        if self.xgb_params is not None and (not isinstance(self.xgb_params, Mapping)
+                                            or not all(isinstance(k, str) for k in self.xgb_params)):
+            raise ParameterError("xgb_params", self.xgb_params, "None or a dict of XGBoost settings",
+                                 owner)
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
+            raise ParameterError("random_state", rs, "None or an integer", owner)
 
     def _select(self, table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         missing = [c for c in columns if c not in table.columns]
@@ -335,6 +300,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         kind = self._kind()
         table = _descriptor_table(X)
         y_idx, classes = resolve_target(X, y)
@@ -501,6 +467,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | os.PathLike) -> TabularClassifier:
         """Read a branch written by :meth:`save` (never unpickles anything)."""
         path = Path(path)
+        recover_output(path)
         cfg_path = path / _CONFIG_FILE
         if not cfg_path.is_file():
             raise IntegrityError(f"{cfg_path}: missing; expected a folder written by TabularClassifier.save")

@@ -16,6 +16,8 @@ Main entry points
     AUC with DeLong or bootstrap intervals and DeLong's paired test.
 :func:`corrected_resampled_ttest`
     Paired comparison of two models over repeated cross-validation folds.
+:func:`infer_types`
+    The type of every column of a frame, and the reason for it.
 :func:`adjust_pvalues`
     R's ``p.adjust``.
 :class:`SortedScores`, :func:`auc_score`, :func:`roc_points`
@@ -42,7 +44,7 @@ from .hypothesis_tests import (
     t_test,
     welch_anova,
 )
-from .infer import infer_variable_types
+from .infer import ColumnType, infer_types, infer_variable_types
 from .logistic import LogisticResult, fit_logistic, logistic_regression, univariable_screening
 from .records import HypothesisTestResult
 from .render import RenderError
@@ -59,12 +61,13 @@ from .roc import (
     wilson_ci,
 )
 from .selection import TestSettings, select_categorical_test, select_continuous_test
-from .table_one import TableOneResult, table_one
+from .table1 import TableOneResult, table_one
 
 __all__ = [
     "ADJUST_METHODS",
     "AucResult",
     "CorrectedTTestResult",
+    "ColumnType",
     "DelongTestResult",
     "DiagnosticResult",
     "FisherWorkLimitError",
@@ -87,6 +90,7 @@ __all__ = [
     "fisher_rxc_exact",
     "fisher_rxc_monte_carlo",
     "fit_logistic",
+    "infer_types",
     "infer_variable_types",
     "jonckheere_terpstra",
     "kruskal_wallis",

@@ -150,7 +150,7 @@ def test_unlabelled_cohort_has_no_true_label(explain_toy, tmp_path):
 
 
 def test_image_shap_leaves_numpy_global_random_state_alone(explain_toy):
-    from lnfusion.explain.image_shap import image_shap
+    from lnfusion.explain.images import image_shap
 
     cohort, model = explain_toy
     np.random.seed(123)

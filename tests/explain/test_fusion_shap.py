@@ -10,7 +10,7 @@ import pytest
 
 from lnfusion.exceptions import DataError, NotAvailableError, NotFittedError
 from lnfusion.explain.explanation import ShapExplanation
-from lnfusion.explain.fusion_shap import coalition_shap, head_shap
+from lnfusion.explain.fusion_head import coalition_shap, head_shap
 from lnfusion.fusion.heads import MeanHead, StackingHead, WeightedMeanHead
 
 CLASSES = ("metastatic", "lymphoma", "benign")

@@ -14,7 +14,7 @@ xgboost = pytest.importorskip("xgboost")
 shap = pytest.importorskip("shap")
 
 from lnfusion.exceptions import DataError, LnfusionError, NotAvailableError, NotFittedError  # noqa: E402
-from lnfusion.explain.tabular_shap import (  # noqa: E402
+from lnfusion.explain.tabular import (  # noqa: E402
     ShapExplanation,
     ShapShapeError,
     normalize_shap_output,

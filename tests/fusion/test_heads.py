@@ -243,12 +243,6 @@ def test_shrunk_head_chooses_its_shrinkage_by_inner_cv_on_its_training_rows():
         ShrunkStackingHead(grid=(0.0, 2.0)).fit(Z, y)
 
 
-def test_every_registered_head_is_a_valid_train_config_head():
-    from lnfusion.fusion.train_config import HEAD_NAMES
-
-    assert sorted(HEAD_NAMES) == sorted(HEADS)
-
-
 def test_shrunk_weighted_head_is_the_mean_unless_the_training_rows_earn_other_weights():
     from lnfusion.fusion.heads import ShrunkWeightedMeanHead
 

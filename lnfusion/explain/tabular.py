@@ -45,7 +45,7 @@ def _resolve_model(model: Any, data: Any) -> tuple[xgboost.Booster, pd.DataFrame
         try:
             booster = model.get_booster()
         except Exception as exc:  # xgboost raises its own NotFittedError type
-            raise NotFittedError(f"{type(model).__name__} is not fitted; call fit first") from exc
+            raise NotFittedError.for_estimator(model) from exc
     elif hasattr(model, "feature_frame") and hasattr(model, "get_params"):  # TabularClassifier
         booster = model.booster_  # raises NotFittedError / NotAvailableError (not XGBoost)
         present = getattr(model, "classes_present_", None)

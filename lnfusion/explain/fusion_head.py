@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from lnfusion.exceptions import DataError, NotAvailableError, NotFittedError
+from lnfusion.exceptions import DataError, NotAvailableError, check_fitted
 from lnfusion.explain.explanation import ShapExplanation
 
 __all__ = ["fusion_shap", "head_shap", "model_head_inputs", "linear_head_shap",
@@ -202,8 +202,7 @@ def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[s
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if not hasattr(head, "branch_names_"):
-        raise NotFittedError(f"This {type(head).__name__} instance is not fitted yet; call fit first")
+    check_fitted(head, "branch_names_")
     branch_names = tuple(str(b) for b in head.branch_names_)
     missing = [b for b in branch_names if b not in Z]
     if missing:
@@ -263,9 +262,8 @@ def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.
     NotFittedError
         The model is not fitted.
     """
-    head = getattr(model, "head_", None)
-    if head is None:
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; call fit first")
+    check_fitted(model, "head_")
+    head = model.head_
     if head_inputs is None:
         if cohort is None:
             raise DataError("fusion_shap: pass a cohort or head_inputs")
