@@ -107,6 +107,7 @@ def test_notebook_is_committed_clean_with_a_preset_parameter(path: Path):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, kernel_name: str, tmp_path: Path):
     import nbformat
@@ -129,6 +130,7 @@ def test_notebook_runs(path: Path, kernel_name: str, tmp_path: Path):
     assert outputs, f"{path.name} produced no output at all"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(path: Path, tmp_path: Path):
     import resource
