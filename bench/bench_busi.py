@@ -1,7 +1,7 @@
 """Real-image benchmark: BUSI on the official BreastMNIST split, malignant vs benign + normal.
 
 For each seed: lnfusion's ImageBranchClassifier from scratch, the same pre-trained
-(lnfusion.models.pretrain on the split's train + val images only), and the bare timm
+(lnfusion.models.pretraining on the split's train + val images only), and the bare timm
 baseline (bench/bare_timm_baseline.py) side by side.  Test AUC with DeLong 95% CI
 (lnfusion.stats.roc_auc_ci), accuracy at 0.5, seconds per seed.  No ImageNet weights.
 
@@ -83,7 +83,12 @@ def main() -> None:
     import torch
 
     from lnfusion.models import ImageBranchClassifier
-    from lnfusion.models.pretrain import evaluate_proba, file_sha256, pretrain, read_pretrain_hashes
+    from lnfusion.models.pretraining import (
+        evaluate_proba,
+        file_sha256,
+        pretrain,
+        read_pretrain_hashes,
+    )
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nModality importance (mean |SHAP| per class, 'all' = sum):")
     print(bundle.modality_importance().to_string(float_format=lambda v: f"{v:.4f}"))
     image_rank = bundle.modality.ranking(among=[m for m in cohort.modalities
-                                                if m in bundle.modality.branch_names])
+                                                if m in bundle.modality.feature_names])
     print("\nranking of the image modalities:", " > ".join(image_rank))
     print("ranking of all branches:       ", " > ".join(bundle.modality.ranking()))
     print("elastography first among image modalities:", image_rank[:1] == ["elasto"])

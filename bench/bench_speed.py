@@ -76,13 +76,9 @@ def main() -> None:
 
     import timm
 
-    from lnfusion.models.training import (
-        ImageSet,
-        TrainConfig,
-        predict_batches,
-        resolve_precision,
-        train_model,
-    )
+    from lnfusion.models.hardware import resolve_precision
+    from lnfusion.models.inference import predict_batches
+    from lnfusion.models.training import ImageSet, TrainConfig, train_model
 
     dtype = resolve_precision(args.precision, torch.device("cpu"))
     prec = "bf16" if dtype is not None else "fp32"

@@ -13,7 +13,7 @@ from _common import parse_args
 
 from lnfusion.data import split_patients
 from lnfusion.datasets import make_demo_cohort
-from lnfusion.models.pretrain import (
+from lnfusion.models.pretraining import (
     compare_pretraining,
     file_sha256,
     pretrain,

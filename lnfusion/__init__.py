@@ -3,13 +3,16 @@
 Public names are imported lazily (PEP 562), so ``import lnfusion`` stays light:
 it never imports torch, timm, xgboost or shap.  Those load only when a name
 that needs them is first used.
+
+Explanations live in the subpackage :mod:`lnfusion.explain` (its entry point is
+``lnfusion.explain.explain``); no public name here equals a subpackage's name,
+so what a name refers to never depends on what was imported before.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from lnfusion.exceptions import LnfusionError  # noqa: E402  (light, always available)
-from lnfusion.lazy import lazy_exports  # noqa: E402
+from lnfusion._version import __version__
+from lnfusion.exceptions import LnfusionError  # light, always available
+from lnfusion.lazy import lazy_exports
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -23,7 +26,6 @@ _LAZY: dict[str, str] = {
     "TabularClassifier": "lnfusion.models",
     "LateFusionClassifier": "lnfusion.fusion",
     "evaluate": "lnfusion.evaluation",
-    "explain": "lnfusion.explain",
 }
 
 __all__ = ["__version__", "LnfusionError", *sorted(_LAZY)]

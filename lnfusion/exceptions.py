@@ -12,6 +12,8 @@ the ``row`` attribute (0-based position) where relevant.
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "LnfusionError",
     "DataError",
@@ -24,6 +26,8 @@ __all__ = [
     "ConflictingLabelError",
     "EmptyClassError",
     "RoiError",
+    "MaskError",
+    "OutcomeDerivedError",
     "ImageError",
     "MissingImageError",
     "CorruptImageError",
@@ -36,6 +40,7 @@ __all__ = [
     "SeparationError",
     "SingularDesignError",
     "NotAvailableError",
+    "check_fitted",
 ]
 
 
@@ -98,6 +103,14 @@ class RoiError(ManifestError):
     """A region-of-interest box is malformed or lies outside its image."""
 
 
+class MaskError(ManifestError):
+    """A lesion mask is empty, or its size differs from its image's."""
+
+
+class OutcomeDerivedError(DataError):
+    """A column derived from the outcome (``CohortSchema.outcome_derived``) was asked for as a model input."""
+
+
 class ImageError(DataError):
     """An image file cannot be used."""
 
@@ -123,6 +136,11 @@ class ConfigError(LnfusionError, ValueError):
 
 class NotFittedError(LnfusionError, AttributeError):
     """An estimator was used before ``fit`` was called."""
+
+    @classmethod
+    def for_estimator(cls, estimator: Any) -> NotFittedError:
+        """The error for ``estimator``, with the one message every lnfusion estimator uses."""
+        return cls(f"This {type(estimator).__name__} instance is not fitted yet; call fit first")
 
 
 class PersistenceError(LnfusionError, OSError):
@@ -151,3 +169,22 @@ class SingularDesignError(StatsError):
 
 class NotAvailableError(LnfusionError, NotImplementedError):
     """A feature is not available in this version or environment."""
+
+
+def check_fitted(estimator: Any, attribute: str) -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has ``attribute`` (set by ``fit``).
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator (or fusion head) about to be used.
+    attribute : str
+        A fitted attribute (ending in ``_``) that ``fit`` always sets.
+
+    Raises
+    ------
+    NotFittedError
+        ``"This <class> instance is not fitted yet; call fit first"``.
+    """
+    if not hasattr(estimator, attribute):
+        raise NotFittedError.for_estimator(estimator)

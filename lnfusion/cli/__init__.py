@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from lnfusion import __version__
+from lnfusion._version import __version__
 
 __all__ = ["main"]
 

@@ -42,7 +42,7 @@ def command(dataset: str, out_dir: str, backbone: str, image_size: int, epochs: 
     """
     from lnfusion.exceptions import LnfusionError
     from lnfusion.models.encoders import read_pretrain_config
-    from lnfusion.models.pretrain import pretrain
+    from lnfusion.models.pretraining import pretrain
 
     exclude = None
     if exclude_file:

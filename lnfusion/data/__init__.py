@@ -1,10 +1,12 @@
-"""Cohort data layer: manifest schema, validation, image reading, splits, layouts.
+"""Cohort data layer: manifest schema, validation, image reading, splits, layouts,
+pre-training datasets, image geometry and augmentation.
 
 ``import lnfusion.data`` never imports torch; :func:`build_transform` and
 :class:`ImageDataset` (which need torch) load on first use.
 """
 from __future__ import annotations
 
+from lnfusion.data.breast_lesions import load_breast_lesions
 from lnfusion.data.cohort import Cohort, CohortSummary, UnlabelledError
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
@@ -15,6 +17,8 @@ from lnfusion.data.layouts import (
     parse_class_map,
     read_medmnist_npz,
 )
+from lnfusion.data.masks import add_mask_measurements, roi_from_mask, shape_measurements
+from lnfusion.data.pretrain_data import PretrainData, load_pretrain_data
 from lnfusion.data.schema import (
     DEFAULT_CLASSES,
     DEFAULT_MODALITIES,
@@ -45,25 +49,31 @@ __all__ = [
     "Modality",
     "PatientSplit",
     "PatientStratifiedKFold",
+    "PretrainData",
     "UnlabelledError",
     "UnpairedReport",
     "ValidationReport",
+    "add_mask_measurements",
     "build_transform",
     "image_size",
     "leave_one_site_out",
+    "load_breast_lesions",
     "load_busi",
     "load_medmnist_npz",
+    "load_pretrain_data",
     "load_study_layout",
     "parse_class_map",
     "read_image",
     "read_medmnist_npz",
+    "roi_from_mask",
+    "shape_measurements",
     "split_patients",
     "validate_manifest",
 ]
 
 # Names whose modules import torch: loaded on first access (PEP 562).
 _LAZY = {
-    "AugmentConfig": "lnfusion.data.transforms",
+    "AugmentConfig": "lnfusion.data.augment",
     "ImageTransform": "lnfusion.data.transforms",
     "build_transform": "lnfusion.data.transforms",
     "ImageDataset": "lnfusion.data.dataset",

@@ -10,6 +10,7 @@ everything works except what needs a diagnosis, and :attr:`Cohort.y` raises
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +24,10 @@ from lnfusion.data.schema import CohortSchema
 from lnfusion.data.validation import Roi, _Parsed, validate_manifest
 from lnfusion.exceptions import DataError, SchemaError
 
-__all__ = ["Cohort", "CohortSummary", "UnlabelledError"]
+__all__ = ["Cohort", "CohortSummary", "UnlabelledError", "OUTCOME_DERIVED_ATTR"]
+
+#: Key of ``DataFrame.attrs`` naming the outcome-derived columns of ``cohort.table`` / ``descriptors``.
+OUTCOME_DERIVED_ATTR = "outcome_derived"
 
 
 class UnlabelledError(DataError):
@@ -57,6 +61,13 @@ class CohortSummary:
         False for a cohort read without labels.
     nodes_per_site : dict or None
         Site -> number of nodes; None without a site column.
+    masks_per_modality : dict or None
+        Modality -> number of lesion masks; None when the manifest has no mask column.
+    outcome_derived : tuple of str
+        Columns kept for display that are never model inputs.
+    notes : tuple of str
+        What the loader that built the cohort wants a reader to know (e.g.
+        patients it excluded).
     """
 
     source: str
@@ -72,11 +83,16 @@ class CohortSummary:
     missing_descriptors: dict[str, int]
     labelled: bool = True
     nodes_per_site: dict[str, int] | None = None
+    masks_per_modality: dict[str, int] | None = None
+    outcome_derived: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-compatible objects."""
         out = asdict(self)
         out["classes"] = list(self.classes)
+        out["outcome_derived"] = list(self.outcome_derived)
+        out["notes"] = list(self.notes)
         return out
 
     def to_text(self) -> str:
@@ -96,6 +112,8 @@ class CohortSummary:
         mods = pd.DataFrame({"images": self.images_per_modality,
                              "nodes with": self.nodes_with_modality,
                              "nodes missing": self.nodes_missing_modality})
+        if self.masks_per_modality is not None:
+            mods["masks"] = pd.Series(self.masks_per_modality)
         lines += ["", "Images per modality:", _indent(mods.to_string())]
         if self.nodes_per_site_class is not None:
             sites = pd.DataFrame.from_dict(self.nodes_per_site_class, orient="index",
@@ -110,6 +128,11 @@ class CohortSummary:
         if self.missing_descriptors:
             desc = pd.Series(self.missing_descriptors, name="missing").to_frame()
             lines += ["", "Descriptors (empty values):", _indent(desc.to_string())]
+        if self.outcome_derived:
+            lines += ["", "Outcome-derived columns (display only, never model inputs): "
+                      + ", ".join(self.outcome_derived)]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -151,7 +174,29 @@ class Cohort:
         self._sites = parsed.sites
         self._images = parsed.images
         self._rois = parsed.rois
+        self._masks = parsed.masks
+        self._notes = tuple(parsed.notes)
         return self
+
+    def _parsed(self) -> _Parsed:
+        return _Parsed(table=self._table, schema=self._schema, root=self._root, source=self._source,
+                       y=self._y, groups=self._groups, sites=self._sites, images=self._images,
+                       rois=self._rois, masks=self._masks, notes=self._notes)
+
+    def _replace(self, **changes: Any) -> Cohort:
+        """A cohort with some internals replaced: ``table``, ``notes`` or ``descriptors`` (schema's)."""
+        parsed = self._parsed()
+        if "descriptors" in changes:
+            parsed.schema = dataclasses.replace(self._schema, descriptors=changes.pop("descriptors"))
+        for key, value in changes.items():
+            setattr(parsed, key, value)
+        if "table" in changes:
+            parsed.table = parsed.table.reset_index(drop=True)
+        return Cohort._from_parsed(parsed)
+
+    def with_notes(self, *notes: str) -> Cohort:
+        """A copy whose :meth:`summary` also shows ``notes`` (e.g. what a loader excluded)."""
+        return self._replace(notes=(*self._notes, *notes))
 
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike | pd.DataFrame,
@@ -294,14 +339,27 @@ class Cohort:
 
         Categorical and ordinal descriptors are pandas Categoricals whose
         categories are the declared levels (ordered for ordinal); continuous
-        descriptors are float.  Empty cells are NaN.
+        descriptors are float.  Empty cells are NaN.  Outcome-derived columns
+        (``schema.outcome_derived``) are never here; the frame's
+        ``attrs["outcome_derived"]`` names them so that a model asked for one
+        can refuse it.
         """
-        return self._table[list(self._schema.descriptors)].copy()
+        derived = set(self._schema.outcome_derived)
+        out = self._table[[d for d in self._schema.descriptors if d not in derived]].copy()
+        out.attrs[OUTCOME_DERIVED_ATTR] = list(self._schema.outcome_derived)
+        return out
 
     @property
     def table(self) -> pd.DataFrame:
-        """The validated manifest, one row per node (a copy)."""
-        return self._table.copy()
+        """The validated manifest, one row per node (a copy).
+
+        It keeps outcome-derived columns (for display and Table 1); its
+        ``attrs["outcome_derived"]`` names them, and
+        :class:`~lnfusion.models.TabularClassifier` refuses to use them.
+        """
+        out = self._table.copy()
+        out.attrs[OUTCOME_DERIVED_ATTR] = list(self._schema.outcome_derived)
+        return out
 
     @property
     def n_patients(self) -> int:
@@ -322,6 +380,14 @@ class Cohort:
         """ROI boxes ``(x0, y0, x1, y1)`` per node, aligned with :meth:`images` (None = whole image)."""
         self._check_modality(modality)
         return [list(boxes) for boxes in self._rois[modality]]
+
+    def masks(self, modality: str) -> list[list[str | None]]:
+        """Absolute lesion-mask paths per node, aligned with :meth:`images` (None = no mask)."""
+        self._check_modality(modality)
+        masks = self._masks.get(modality)
+        if masks is None:
+            return [[None] * len(paths) for paths in self._images[modality]]
+        return [list(paths) for paths in masks]
 
     def modality_mask(self) -> pd.DataFrame:
         """Boolean DataFrame (n_nodes x modalities): True where the node has at least one image."""
@@ -389,6 +455,8 @@ class Cohort:
             sites=None if self._sites is None else self._sites[arr],
             images={m: [list(v[i]) for i in arr] for m, v in self._images.items()},
             rois={m: [list(v[i]) for i in arr] for m, v in self._rois.items()},
+            masks={m: [list(v[i]) for i in arr] for m, v in self._masks.items()},
+            notes=self._notes,
         )
         return Cohort._from_parsed(parsed)
 
@@ -414,6 +482,11 @@ class Cohort:
                                      for k, c in enumerate(classes)}
                             for s in names}
         missing = {d: int(self._table[d].isna().sum()) for d in self._schema.descriptors}
+        mask_cols = [self._schema.mask_column(m) for m in self.modalities]
+        masks = None
+        if any(c in self._table.columns for c in mask_cols):
+            masks = {m: int(sum(p is not None for paths in self._masks.get(m, []) for p in paths))
+                     for m in self.modalities}
         return CohortSummary(
             source=self._source, n_patients=self.n_patients, n_nodes=len(self), classes=classes,
             nodes_per_class=nodes_per_class, patients_per_class=patients_per_class,
@@ -421,4 +494,6 @@ class Cohort:
             nodes_missing_modality={m: len(self) - with_m[m] for m in self.modalities},
             nodes_per_site_class=per_site, missing_descriptors=missing,
             labelled=y is not None, nodes_per_site=site_totals,
+            masks_per_modality=masks, outcome_derived=tuple(self._schema.outcome_derived),
+            notes=self._notes,
         )

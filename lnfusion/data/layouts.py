@@ -108,9 +108,9 @@ def _finish(df: pd.DataFrame, schema: CohortSchema, root: Path, out_dir: str | o
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = df.copy()
-    for m in schema.modalities:
-        df[m] = [";".join(os.path.relpath(root / p, out_dir) for p in cell.split(";")) if cell else ""
-                 for cell in df[m]]
+    for col in [c for m in schema.modalities for c in (m, schema.mask_column(m)) if c in df.columns]:
+        df[col] = [";".join(os.path.relpath(root / p, out_dir) if p else "" for p in cell.split(";"))
+                   if cell else "" for cell in df[col]]
     manifest = out_dir / "manifest.csv"
     atomic_write_text(manifest, df.to_csv(index=False))
     schema.save(out_dir / "schema.json")

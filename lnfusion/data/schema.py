@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lnfusion.config import JsonConfig
-from lnfusion.exceptions import ConfigError, SchemaError
+from lnfusion.exceptions import ConfigError, OutcomeDerivedError, SchemaError
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -26,6 +26,7 @@ __all__ = [
     "Descriptor",
     "Modality",
     "CohortSchema",
+    "check_model_inputs",
 ]
 
 #: Default class names; the class index of a node is the position of its label here.
@@ -39,6 +40,12 @@ PATH_SEPARATOR = ";"
 
 #: Suffix of the optional ROI column of a modality (``bmode_roi`` for ``bmode``).
 ROI_SUFFIX = "_roi"
+
+#: Suffix of the optional lesion-mask column of a modality (``bmode_mask`` for ``bmode``).
+MASK_SUFFIX = "_mask"
+
+#: Default margin around a mask's lesion box, as a fraction of the box's width / height.
+DEFAULT_ROI_MARGIN = 0.1
 
 
 def _freeze(obj: Any, name: str, value: Any) -> None:
@@ -138,6 +145,29 @@ DEFAULT_MODALITIES: dict[str, Modality] = {
 }
 
 
+def check_model_inputs(columns: Any, outcome_derived: Any, where: str = "model inputs") -> None:
+    """Raise :class:`OutcomeDerivedError` when a requested input column is outcome-derived.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Column names asked for as model inputs.
+    outcome_derived : iterable of str
+        Columns the schema declares outcome-derived.
+    where : str
+        Who asked (named in the message).
+    """
+    derived = set(outcome_derived or ())
+    bad = [c for c in columns if c in derived]
+    if bad:
+        names = ", ".join(repr(c) for c in bad)
+        raise OutcomeDerivedError(
+            f"{where}: column{'s' if len(bad) > 1 else ''} {names} "
+            f"{'are' if len(bad) > 1 else 'is'} outcome-derived (declared in the schema's "
+            "outcome_derived: a reading of, or a consequence of, the diagnosis) and never a model "
+            "input; using it would leak the label. Drop it from the requested descriptors")
+
+
 def _check_name(value: Any, what: str, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -167,7 +197,21 @@ class CohortSchema(JsonConfig):
     modalities : mapping of str to Modality
         Image-path columns (each must be in the manifest; a cell may be empty
         when the node lacks that modality).  ``<modality>_roi`` columns are
-        optional ROI boxes.
+        optional ROI boxes; ``<modality>_mask`` columns are optional lesion
+        masks (one mask image per image).
+    outcome_derived : sequence of str
+        Columns that are readings of, or follow from, the outcome (an overall
+        BI-RADS category, the histology, how the diagnosis was verified).  They
+        may stay in the manifest and in ``cohort.table`` (for display and Table 1)
+        but are never model inputs: they cannot be declared as descriptors, are
+        never in ``cohort.descriptors``, and a model asked to use one raises
+        :class:`~lnfusion.exceptions.OutcomeDerivedError`.
+    roi_margin : float or None
+        Where a ``<modality>_mask`` cell gives a mask and the ``<modality>_roi``
+        cell gives no box, the ROI is the mask's lesion box widened on each side
+        by ``roi_margin`` times the box's width (left/right) and height
+        (top/bottom), clamped to the image.  An explicit ROI box wins over the
+        mask.  ``None``: masks never set the ROI (whole image unless a box is given).
 
     Examples
     --------
@@ -184,6 +228,8 @@ class CohortSchema(JsonConfig):
     site: str | None = "site"
     descriptors: Mapping[str, Descriptor] = field(default_factory=dict)
     modalities: Mapping[str, Modality] = field(default_factory=lambda: dict(DEFAULT_MODALITIES))
+    outcome_derived: tuple[str, ...] = ()
+    roi_margin: float | None = DEFAULT_ROI_MARGIN
 
     def __post_init__(self) -> None:
         if isinstance(self.classes, str) or not all(isinstance(c, str) and c for c in self.classes):
@@ -233,15 +279,51 @@ class CohortSchema(JsonConfig):
                                       "expected each column to have one role")
                 used[col] = kind
         for m in modalities:
-            roi = m + ROI_SUFFIX
-            if roi in used:
-                raise SchemaError(f"column {roi!r} is the ROI column of modality {m!r} and "
-                                  f"cannot also be a {used[roi]}")
+            for suffix, what in ((ROI_SUFFIX, "ROI"), (MASK_SUFFIX, "mask")):
+                col = m + suffix
+                if col in used:
+                    raise SchemaError(f"column {col!r} is the {what} column of modality {m!r} and "
+                                      f"cannot also be a {used[col]}")
+
+        if isinstance(self.outcome_derived, str):
+            raise SchemaError(f"CohortSchema outcome_derived must be a sequence of column names, "
+                              f"got the string {self.outcome_derived!r}; write ({self.outcome_derived!r},)")
+        derived = tuple(self.outcome_derived)
+        for col in derived:
+            _check_name(col, "outcome_derived column")
+            if col in used:
+                raise SchemaError(f"column {col!r} is declared outcome-derived and also as {used[col]}; "
+                                  "an outcome-derived column is never a model input, so it cannot be a "
+                                  "descriptor, modality, id or label column. Remove it from one of them")
+        _freeze(self, "outcome_derived", tuple(dict.fromkeys(derived)))
+        margin = self.roi_margin
+        if margin is not None:
+            if isinstance(margin, bool) or not isinstance(margin, numbers.Real) \
+                    or not (0 <= float(margin) < float("inf")):
+                raise SchemaError(f"CohortSchema roi_margin must be a number >= 0 (a fraction of the "
+                                  f"lesion box size) or None, got {margin!r}")
+            _freeze(self, "roi_margin", float(margin))
 
     # -- derived ------------------------------------------------------------------------
     def roi_column(self, modality: str) -> str:
         """Name of the optional ROI column of ``modality``."""
         return modality + ROI_SUFFIX
+
+    def mask_column(self, modality: str) -> str:
+        """Name of the optional lesion-mask column of ``modality``."""
+        return modality + MASK_SUFFIX
+
+    def check_model_inputs(self, columns: Any, where: str = "model inputs") -> None:
+        """Raise :class:`OutcomeDerivedError` if any of ``columns`` is outcome-derived.
+
+        Parameters
+        ----------
+        columns : iterable of str
+            Column names asked for as model inputs.
+        where : str
+            Who asked (named in the message).
+        """
+        check_model_inputs(columns, self.outcome_derived, where)
 
     def class_index(self, name: str) -> int:
         """Index of class ``name`` (raises ``SchemaError`` when undeclared)."""
@@ -272,8 +354,9 @@ class CohortSchema(JsonConfig):
                 data["descriptors"] = {k: Descriptor.from_dict(v) for k, v in dict(data["descriptors"]).items()}
             if "modalities" in data:
                 data["modalities"] = {k: Modality.from_dict(v) for k, v in dict(data["modalities"]).items()}
-            if "classes" in data and isinstance(data["classes"], list):
-                data["classes"] = tuple(data["classes"])
+            for key in ("classes", "outcome_derived"):
+                if key in data and isinstance(data[key], list):
+                    data[key] = tuple(data[key])
             return super().from_dict(data)
         except ConfigError as exc:
             if isinstance(exc.__cause__, SchemaError):

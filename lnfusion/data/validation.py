@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lnfusion.data.imageio import image_size
+from lnfusion.data.masks import mask_box, read_mask, roi_from_mask
 from lnfusion.data.schema import PATH_SEPARATOR, CohortSchema, Descriptor
 from lnfusion.exceptions import (
     CategoryLevelError,
@@ -40,6 +41,8 @@ from lnfusion.exceptions import (
     ImageError,
     LnfusionError,
     ManifestError,
+    MaskError,
+    MissingImageError,
     NonNumericError,
     RoiError,
     SchemaError,
@@ -252,6 +255,8 @@ class _Parsed:
     sites: np.ndarray | None
     images: dict[str, list[list[str]]]
     rois: dict[str, list[list[Roi | None]]]
+    masks: dict[str, list[list[str | None]]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def _resolve_schema(manifest: Any, df: pd.DataFrame, schema: CohortSchema | str | os.PathLike | None,
@@ -306,8 +311,12 @@ def _check_columns(df: pd.DataFrame, schema: CohortSchema, source: str, notes: l
     if len(df) == 0:
         raise ManifestError(f"{source}: the manifest has no data rows; expected one row per node")
     known = (set(required) | {schema.node, schema.site, schema.label}
-             | {schema.roi_column(m) for m in schema.modalities})
-    extra = [c for c in df.columns if c not in known]
+             | {schema.roi_column(m) for m in schema.modalities}
+             | {schema.mask_column(m) for m in schema.modalities})
+    derived = [c for c in df.columns if c in schema.outcome_derived]
+    if derived:
+        notes.append(f"outcome-derived columns, kept for display but never model inputs: {derived}")
+    extra = [c for c in df.columns if c not in known and c not in schema.outcome_derived]
     if extra:
         notes.append(f"columns not in the schema, kept as they are: {extra}")
 
@@ -364,9 +373,10 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
     # images and ROIs ----------------------------------------------------------------
     images: dict[str, list[list[str]]] = {}
     rois: dict[str, list[list[Roi | None]]] = {}
+    masks: dict[str, list[list[str | None]]] = {}
     for m in schema.modalities:
-        images[m], rois[m] = _parse_modality(df, m, schema.roi_column(m), root, source,
-                                             check_images, errors, fail)
+        images[m], rois[m], masks[m] = _parse_modality(df, m, schema, root, source, check_images,
+                                                       errors, fail)
         table[m] = [_text(v) or "" for v in df[m].tolist()]
 
     # cohort-level checks ------------------------------------------------------------
@@ -395,7 +405,7 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
         table=table, schema=schema, root=root, source=source, y=y,
         groups=np.asarray(patients, dtype=object),
         sites=np.asarray(sites, dtype=object) if sites is not None else None,
-        images=images, rois=rois,
+        images=images, rois=rois, masks=masks,
     )
 
 
@@ -440,13 +450,16 @@ def _parse_descriptor(values: list, name: str, desc: Descriptor, fail) -> pd.Ser
     return pd.Series(cat)
 
 
-def _parse_modality(df: pd.DataFrame, m: str, roi_col: str, root: Path, source: str,
+def _parse_modality(df: pd.DataFrame, m: str, schema: CohortSchema, root: Path, source: str,
                     check_images: bool, errors: list[LnfusionError], fail):
+    roi_col, mask_col = schema.roi_column(m), schema.mask_column(m)
     cells = [_text(v) for v in df[m].tolist()]
     roi_cells = [_text(v) for v in df[roi_col].tolist()] if roi_col in df.columns else [None] * len(df)
+    mask_cells = [_text(v) for v in df[mask_col].tolist()] if mask_col in df.columns else [None] * len(df)
     images: list[list[str]] = []
     rois: list[list[Roi | None]] = []
-    for pos, (cell, roi_cell) in enumerate(zip(cells, roi_cells)):
+    masks: list[list[str | None]] = []
+    for pos, (cell, roi_cell, mask_cell) in enumerate(zip(cells, roi_cells, mask_cells)):
         parts = [p.strip() for p in cell.split(PATH_SEPARATOR) if p.strip()] if cell else []
         paths = [os.path.normpath(os.path.join(root, p)) for p in parts]
         sizes: list[Any] = [None] * len(paths)
@@ -479,9 +492,63 @@ def _parse_modality(df: pd.DataFrame, m: str, roi_col: str, root: Path, source: 
                              f"(width x height); expected x1 <= {w} and y1 <= {h}")
                     else:
                         boxes[k] = box
+        mask_paths: list[str | None] = [None] * len(paths)
+        if mask_cell is not None:
+            mask_paths = _parse_masks(mask_cell, paths, sizes, boxes, schema.roi_margin, pos, m,
+                                      mask_col, root, source, errors, fail)
         images.append(paths)
         rois.append(boxes)
-    return images, rois
+        masks.append(mask_paths)
+    return images, rois, masks
+
+
+def _parse_masks(cell: str, paths: list[str], sizes: list[Any], boxes: list[Roi | None],
+                 margin: float | None, pos: int, m: str, mask_col: str, root: Path, source: str,
+                 errors: list[LnfusionError], fail) -> list[str | None]:
+    """Check the masks of one row; fill ``boxes`` (in place) from the masks where no box was given."""
+    parts = [p.strip() for p in cell.split(PATH_SEPARATOR)]
+    out: list[str | None] = [None] * len(paths)
+    if len(parts) != len(paths):
+        fail(MaskError, pos, mask_col,
+             f"{len(parts)} mask{'s' if len(parts) != 1 else ''} for {len(paths)} "
+             f"image{'s' if len(paths) != 1 else ''} in column {m!r}; expected one mask file per image, "
+             f"separated by '{PATH_SEPARATOR}' (empty = no mask for that image)")
+        return out
+    for k, part in enumerate(parts):
+        if not part:
+            continue
+        path = os.path.normpath(os.path.join(root, part))
+        if not os.path.isfile(path):
+            errors.append(MissingImageError(f"{_where(source, pos, mask_col)}: mask file {path} not found",
+                                            path=path, row=pos, column=mask_col))
+            continue
+        try:
+            mask = read_mask(path)
+        except ImageError as exc:
+            errors.append(type(exc)(f"{_where(source, pos, mask_col)}: {exc}", path=path, row=pos,
+                                    column=mask_col))
+            continue
+        size = sizes[k]
+        if size is None:
+            try:
+                size = image_size(paths[k])
+            except ImageError:
+                size = None  # the image itself is reported missing when check_images is on
+        if size is not None and mask.shape != (size.height, size.width):
+            fail(MaskError, pos, mask_col,
+                 f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but its image {paths[k]} is "
+                 f"{size.width}x{size.height} (width x height); expected a mask of the image's size")
+            continue
+        box = mask_box(mask)
+        if box is None:
+            fail(MaskError, pos, mask_col,
+                 f"mask {path} is empty (no foreground pixel); expected the lesion drawn in non-zero "
+                 "pixels, or an empty cell part for an image without a mask")
+            continue
+        out[k] = path
+        if boxes[k] is None and margin is not None:
+            boxes[k] = roi_from_mask(box, margin, (mask.shape[1], mask.shape[0]))
+    return out
 
 
 def _check_duplicates(patients, nodes, has_node, schema, source, errors) -> None:

@@ -250,7 +250,7 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
         payload["simulated"] = True
         atomic_write_text(tmp / "demo_config.json",
                           json.dumps(payload, indent=2, sort_keys=True) + "\n")
-        from lnfusion import __version__
+        from lnfusion._version import __version__
         atomic_write_text(tmp / "README.txt", README.format(version=__version__))
         _make_readable(tmp)
     if progress:

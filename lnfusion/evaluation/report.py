@@ -21,19 +21,19 @@ import numpy as np
 import pandas as pd
 
 from lnfusion.evaluation.comparison import compare_models
-from lnfusion.evaluation.formatting import (
+from lnfusion.evaluation.metrics import Threshold, classification_metrics
+from lnfusion.evaluation.predictions import collect_predictions
+from lnfusion.exceptions import DataError, PersistenceError
+from lnfusion.formatting import (
     format_ci,
     format_number,
-    format_pval,
+    format_pvalue,
     html_table,
     jsonable,
     markdown_table,
     table_from_json,
     table_to_json,
 )
-from lnfusion.evaluation.metrics import Threshold, classification_metrics
-from lnfusion.evaluation.predictions import collect_predictions
-from lnfusion.exceptions import DataError, PersistenceError
 from lnfusion.io import atomic_write_text
 
 __all__ = ["EvaluationResult", "evaluate", "evaluate_predictions", "FORMAT"]
@@ -202,7 +202,7 @@ class EvaluationResult:
             "AUC a": c["auc_a"].map(format_number), "AUC b": c["auc_b"].map(format_number),
             f"difference ({ci})": [format_ci(*r) for r in zip(c["diff"], c["ci_low"], c["ci_high"])],
             "z": c["z"].map(lambda v: format_number(v, 2)),
-            "p": c["pval"].map(format_pval), "p (Holm)": c["pval_adj"].map(format_pval),
+            "p": c["pval"].map(format_pvalue), "p (Holm)": c["pval_adj"].map(format_pvalue),
             "test": c["method"],
         }) if len(c) else pd.DataFrame()
         ms = self.missing

@@ -24,7 +24,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from lnfusion.evaluation.formatting import (
+from lnfusion.evaluation.metrics import Threshold
+from lnfusion.evaluation.predictions import collect_predictions
+from lnfusion.evaluation.report import EvaluationResult, evaluate_predictions
+from lnfusion.exceptions import ConfigError, DataError, PersistenceError
+from lnfusion.formatting import (
     format_ci,
     format_number,
     format_range,
@@ -34,10 +38,6 @@ from lnfusion.evaluation.formatting import (
     table_from_json,
     table_to_json,
 )
-from lnfusion.evaluation.metrics import Threshold
-from lnfusion.evaluation.predictions import collect_predictions
-from lnfusion.evaluation.report import EvaluationResult, evaluate_predictions
-from lnfusion.exceptions import ConfigError, DataError, PersistenceError
 from lnfusion.io import atomic_write_text
 
 __all__ = ["CrossValidationResult", "SiteValidationResult", "cross_validate", "validate_by_site"]

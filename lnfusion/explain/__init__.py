@@ -7,46 +7,36 @@ Main entry point: :func:`explain` returns an :class:`ExplanationBundle`.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lnfusion.lazy import lazy_exports
 
-#: public name -> module (relative to this package) that defines it
+#: public name -> module that defines it
 _LAZY: dict[str, str] = {
     # Grad-CAM (image branch)
-    "grad_cam": "gradcam",
-    "save_overlays": "gradcam",
-    "GradCamResult": "gradcam",
-    # tabular SHAP
-    "TabularShap": "tabular_shap",
-    "tabular_shap": "tabular_shap",
-    # fusion-head (modality-level) SHAP
-    "ModalityShap": "fusion_shap",
-    "fusion_shap": "fusion_shap",
-    "head_shap": "fusion_shap",
+    "grad_cam": "lnfusion.explain.gradcam",
+    "save_overlays": "lnfusion.explain.gradcam",
+    "GradCamResult": "lnfusion.explain.gradcam",
+    # the SHAP record, tabular SHAP and fusion-head (modality-level) SHAP
+    "ShapExplanation": "lnfusion.explain.explanation",
+    "tabular_shap": "lnfusion.explain.tabular",
+    "fusion_shap": "lnfusion.explain.fusion_head",
+    "head_shap": "lnfusion.explain.fusion_head",
     # image attributions
-    "ImageAttribution": "attribution",
-    "image_shap": "image_shap",
-    "gradcam_attributions": "image_shap",
+    "ImageAttribution": "lnfusion.explain.attribution",
+    "image_shap": "lnfusion.explain.images",
+    "gradcam_attributions": "lnfusion.explain.images",
     # bundle, cards and global plots
-    "explain": "bundle",
-    "ExplanationBundle": "bundle",
-    "plot_card": "cards",
-    "card_html": "cards",
-    "write_cards": "cards",
-    "plot_descriptor_importance": "global_plots",
-    "plot_modality_importance": "global_plots",
+    "explain": "lnfusion.explain.bundle",
+    "ExplanationBundle": "lnfusion.explain.bundle",
+    "plot_card": "lnfusion.explain.cards",
+    "card_html": "lnfusion.explain.cards",
+    "write_cards": "lnfusion.explain.cards",
+    "plot_contributions": "lnfusion.explain.cards",
+    "plot_importance": "lnfusion.explain.global_plots",
+    "plot_descriptor_importance": "lnfusion.explain.global_plots",
+    "plot_modality_importance": "lnfusion.explain.global_plots",
 }
 
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -3,9 +3,12 @@
 :func:`explain` computes, for the nodes of a cohort:
 
 * tabular SHAP values of the XGBoost clinical branch for every node and class
-  (:class:`~lnfusion.explain.tabular_shap.TabularShap`);
+  (:func:`~lnfusion.explain.tabular.tabular_shap`);
 * modality-level SHAP values of the fusion head for every node and class
-  (:class:`~lnfusion.explain.fusion_shap.ModalityShap`);
+  (:func:`~lnfusion.explain.fusion_head.fusion_shap`);
+
+both as a :class:`~lnfusion.explain.explanation.ShapExplanation` (nodes x
+  features x classes); and
 * image attributions (Grad-CAM and/or SHAP) for the chosen patients
   (:class:`~lnfusion.explain.attribution.ImageAttribution`);
 * the fused probabilities and the true labels,
@@ -15,6 +18,7 @@ per-node cards and the global plots and saves its tables.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -25,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lnfusion.exceptions import DataError, NotFittedError
+from lnfusion.exceptions import DataError, check_fitted
 from lnfusion.explain.attribution import ImageAttribution
-from lnfusion.explain.fusion_shap import ModalityShap, fusion_shap, model_head_inputs
+from lnfusion.explain.explanation import ShapExplanation
+from lnfusion.explain.fusion_head import fusion_shap, model_head_inputs
 from lnfusion.explain.selection import node_labels, patient_rows
-from lnfusion.explain.tabular_shap import TabularShap
 from lnfusion.io import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,11 +61,13 @@ class ExplanationBundle:
         Each branch's probabilities (NaN rows where a modality is missing).
     y_true : ndarray of str or None
         True class name per node; None for an unlabelled cohort (new patients).
-    modality : ModalityShap
-        Modality-level SHAP values of the fusion head (every node).
-    tabular : TabularShap or None
-        TreeSHAP values of the clinical branch (every node); None when the
-        model has no XGBoost clinical branch.
+    modality : ShapExplanation
+        Modality-level SHAP values of the fusion head (every node; features
+        are the branches).
+    tabular : ShapExplanation or None
+        TreeSHAP values of the clinical branch (every node, labelled by node;
+        features are the descriptors); None when the model has no XGBoost
+        clinical branch.
     images : tuple of ImageAttribution
         Image attributions of the selected nodes.
     selected : ndarray of int
@@ -80,8 +86,8 @@ class ExplanationBundle:
     proba: pd.DataFrame
     branch_proba: dict[str, np.ndarray]
     y_true: np.ndarray | None
-    modality: ModalityShap
-    tabular: TabularShap | None
+    modality: ShapExplanation
+    tabular: ShapExplanation | None
     images: tuple[ImageAttribution, ...]
     selected: np.ndarray
     image_modalities: tuple[str, ...] = ()
@@ -191,14 +197,10 @@ class ExplanationBundle:
             atomic_write_text(out / "modality_importance.csv", self.modality_importance().to_csv()),
         ]
         if self.tabular is not None:
-            long = self.tabular.to_frame()
-            long["sample"] = np.asarray(self.node_ids, dtype=object)[long["sample"].to_numpy(dtype=int)]
             written += [
-                atomic_write_text(out / "tabular_shap.csv",
-                                  long.rename(columns={"sample": "node"}).to_csv(index=False)),
-                atomic_write_text(out / "tabular_base_values.csv",
-                                  pd.Series(self.tabular.base_values, index=list(self.tabular.class_names),
-                                            name="base_value").rename_axis("class").to_csv()),
+                atomic_write_text(out / "tabular_shap.csv", self.tabular.to_frame().to_csv(index=False)),
+                atomic_write_text(out / "tabular_base_values.csv", self.tabular.base_frame().to_frame()
+                                  .rename_axis("class").to_csv()),
                 atomic_write_text(out / "descriptor_importance.csv",
                                   self.descriptor_importance().to_csv()),
             ]
@@ -282,7 +284,7 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
         Samples per image of :class:`shap.GradientExplainer` (expected
         gradients).
     tabular_backend : {"shap", "xgboost"}
-        See :func:`~lnfusion.explain.tabular_shap.tabular_shap`.
+        See :func:`~lnfusion.explain.tabular.tabular_shap`.
     random_state : int, default 0
         Seeds the background draw and the SHAP image explainer.
 
@@ -305,8 +307,7 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
     """
     if image_method not in IMAGE_METHODS:
         raise ValueError(f"explain: image_method must be one of {IMAGE_METHODS}, got {image_method!r}")
-    if not hasattr(model, "head_"):
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; call fit first")
+    check_fitted(model, "head_")
     cohort = _as_cohort(model, cohort_or_rows)
     selected = patient_rows(cohort, patients)
     node_ids = tuple(node_labels(cohort))
@@ -321,16 +322,17 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
     tabular = None
     tab_branch = _tabular_branch(model)
     if tab_branch is not None:
-        from lnfusion.explain.tabular_shap import tabular_shap
+        from lnfusion.explain.tabular import tabular_shap
 
-        tabular = tabular_shap(tab_branch, cohort, backend=tabular_backend)
+        tabular = dataclasses.replace(tabular_shap(tab_branch, cohort, backend=tabular_backend),
+                                      instance_names=node_ids, axes=("node", "feature", "class"))
 
     image_modalities = tuple(b for b in model.branch_names_
                              if b in cohort.modalities and _is_image_branch(model.branches_[b]))
     targets = np.argmax(proba, axis=1)
     images: list[ImageAttribution] = []
     if image_method != "none":
-        from lnfusion.explain.image_shap import gradcam_attributions, image_shap
+        from lnfusion.explain.images import gradcam_attributions, image_shap
 
         for m in image_modalities:
             branch = model.branches_[m]

@@ -18,7 +18,7 @@ import base64
 import html
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +28,13 @@ import pandas as pd
 from lnfusion.io import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from lnfusion.explain.bundle import ExplanationBundle
+    from lnfusion.explain.explanation import ShapExplanation
 
-__all__ = ["plot_card", "card_html", "write_cards", "figure_png", "card_filename"]
+__all__ = ["plot_card", "card_html", "write_cards", "plot_contributions", "figure_png", "card_filename"]
 
 _POS, _NEG = "#c0392b", "#2471a3"
 
@@ -58,6 +60,51 @@ def _signed_barh(ax, labels: Sequence[str], values: np.ndarray, title: str, xlab
     ax.set_title(title, fontsize="medium")
     ax.set_xlabel(xlabel, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
+
+
+def plot_contributions(explanation: ShapExplanation, instance: int, output: int | str, *,
+                       top: int | None = None, sort: bool = True,
+                       label: Callable[[str, Any], str] | None = None, title: str | None = None,
+                       ax: Axes | None = None) -> Figure:
+    """One instance's SHAP contributions to one output as signed horizontal bars.
+
+    Parameters
+    ----------
+    explanation : ShapExplanation
+    instance : int
+        Position of the instance (node).
+    output : int or str
+        Output (class) explained.
+    top : int, optional
+        Keep the ``top`` largest ``|SHAP|`` (with ``sort``).
+    sort : bool, default True
+        Largest ``|SHAP|`` first; otherwise in feature order.
+    label : callable, optional
+        ``label(feature, value) -> str``; default ``"feature = value"`` when the
+        explanation holds feature values, else the feature name.
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        ax = Figure(figsize=(5.0, 3.4), layout="constrained").add_subplot()
+    table = explanation.contributions(instance, output, sort=sort)
+    if top is not None:
+        table = table.head(top)
+    if label is None:
+        has_values = explanation.data is not None or explanation.display_data is not None
+        label = (lambda f, v: f"{f} = {_fmt(v)}") if has_values else (lambda f, _: f)
+    name = explanation.output_names[explanation.output_index(output)]
+    _signed_barh(ax, [label(f, v) for f, v in zip(table["feature"], table["value"])],
+                 table["shap"].to_numpy(dtype=float),
+                 title or f"{explanation.axes[1].capitalize()} contributions to {name}",
+                 f"SHAP ({explanation.unit})")
+    return ax.figure
 
 
 def _image_panel(ax, bundle: ExplanationBundle, row: int, modality: str, method: str | None) -> None:
@@ -125,21 +172,17 @@ def plot_card(bundle: ExplanationBundle, node: int | str, *, top_descriptors: in
             _image_panel(fig.add_subplot(grid[r, c]), bundle, row, m, method)
 
     # modality contributions
-    mod = bundle.modality
-    ax = fig.add_subplot(grid[n_img_rows, 0])
-    unit = "logit" if mod.output == "logit" else "probability"
     missing = set(_missing_branches(bundle, row))
-    _signed_barh(ax, [f"{b} (missing)" if b in missing else b for b in mod.branch_names],
-                 mod.values[row, :, pred], f"Modality contributions to {classes[pred]}",
-                 f"SHAP ({unit})")
+    plot_contributions(bundle.modality, row, pred, sort=False,
+                       label=lambda b, _: f"{b} (missing)" if b in missing else b,
+                       title=f"Modality contributions to {classes[pred]}",
+                       ax=fig.add_subplot(grid[n_img_rows, 0]))
 
     # descriptor contributions
     ax = fig.add_subplot(grid[n_img_rows, 1])
     if bundle.tabular is not None:
-        tab = bundle.tabular.sample(row, pred).head(top_descriptors)
-        labels = [f"{f} = {_fmt(v)}" for f, v in zip(tab["feature"], tab["value"])]
-        _signed_barh(ax, labels, tab["shap"].to_numpy(dtype=float),
-                     f"Top descriptors (clinical branch) for {classes[pred]}", "SHAP (log-odds)")
+        plot_contributions(bundle.tabular, row, pred, top=top_descriptors,
+                           title=f"Top descriptors (clinical branch) for {classes[pred]}", ax=ax)
     else:
         ax.axis("off")
         ax.text(0.5, 0.5, "no XGBoost clinical branch", ha="center", va="center", color="0.4")
@@ -207,7 +250,7 @@ def card_html(bundle: ExplanationBundle, node: int | str, *, png: bytes | None =
     proba.columns = ["probability"]
     pred = int(np.argmax(proba["probability"].to_numpy()))
     true = None if bundle.y_true is None else bundle.y_true[row]
-    mod = bundle.modality.node_frame(row)
+    mod = bundle.modality.instance_frame(row)
     missing = _missing_branches(bundle, row)
     parts = [
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
@@ -233,7 +276,7 @@ def card_html(bundle: ExplanationBundle, node: int | str, *, png: bytes | None =
         _table_html(mod),
     ]
     if bundle.tabular is not None:
-        tab = bundle.tabular.sample(row, pred).head(top_descriptors)
+        tab = bundle.tabular.contributions(row, pred).head(top_descriptors)
         tab["value"] = [_fmt(v) for v in tab["value"]]
         parts += [f"<h2>Top descriptor contributions to {html.escape(classes[pred])} "
                   "(clinical branch, log-odds)</h2>", _table_html(tab.set_index("feature"))]

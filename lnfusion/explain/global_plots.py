@@ -1,9 +1,11 @@
-"""Global explanation plots: descriptor importance and modality importance.
+"""Global explanation plots: free functions on a :class:`~lnfusion.explain.ShapExplanation`.
 
-Both draw mean ``|SHAP|`` per feature (or branch) as horizontal bars stacked by
-class, most important on top, from the tables of
-:meth:`TabularShap.mean_abs <lnfusion.explain.TabularShap.mean_abs>` and
-:meth:`ModalityShap.mean_abs <lnfusion.explain.ModalityShap.mean_abs>`.
+:func:`plot_importance` draws mean ``|SHAP|`` per feature as horizontal bars
+stacked by output (class), most important on top, from
+:meth:`ShapExplanation.mean_abs <lnfusion.explain.ShapExplanation.mean_abs>`;
+:func:`plot_descriptor_importance` (clinical branch) and
+:func:`plot_modality_importance` (fusion head) are it with their titles, and
+also take an :class:`~lnfusion.explain.ExplanationBundle`.
 """
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_descriptor_importance", "plot_modality_importance", "plot_importance_table",
-           "CLASS_COLOURS"]
+    from lnfusion.explain.explanation import ShapExplanation
+
+__all__ = ["plot_importance", "plot_descriptor_importance", "plot_modality_importance",
+           "plot_importance_table", "CLASS_COLOURS"]
 
 #: Colour per class position (metastatic, lymphoma, benign, then matplotlib's cycle).
 CLASS_COLOURS = ("#c0392b", "#8e44ad", "#27ae60", "#2980b9", "#f39c12", "#7f8c8d")
@@ -70,12 +74,36 @@ def plot_importance_table(table: pd.DataFrame, *, title: str, xlabel: str, top: 
     return fig
 
 
+def plot_importance(explanation: ShapExplanation, *, title: str | None = None, top: int | None = None,
+                    ax: Axes | None = None) -> Figure:
+    """Global importance of the features of a SHAP explanation (mean ``|SHAP|``, stacked by output).
+
+    Parameters
+    ----------
+    explanation : ShapExplanation
+    title : str, optional
+        Default ``"<Feature> importance"`` after ``explanation.axes``.
+    top : int, optional
+        Keep the ``top`` most important features.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    feature, output = explanation.axes[1], explanation.axes[2]
+    return plot_importance_table(explanation.mean_abs(), title=title or f"{feature.capitalize()} importance",
+                                 xlabel=f"mean |SHAP| ({explanation.unit}), stacked by {output}",
+                                 top=top, ax=ax)
+
+
 def plot_descriptor_importance(explanation: Any, *, top: int = 15, ax: Axes | None = None) -> Figure:
     """Global descriptor importance of the clinical branch.
 
     Parameters
     ----------
-    explanation : ExplanationBundle or TabularShap
+    explanation : ExplanationBundle or ShapExplanation
+        A bundle, or the clinical branch's :func:`~lnfusion.explain.tabular_shap`.
     top : int, default 15
         Number of descriptors shown.
     ax : matplotlib Axes, optional
@@ -89,8 +117,7 @@ def plot_descriptor_importance(explanation: Any, *, top: int = 15, ax: Axes | No
         from lnfusion.exceptions import NotAvailableError
 
         raise NotAvailableError("no tabular SHAP values: the model has no XGBoost clinical branch")
-    return plot_importance_table(tab.mean_abs(), title="Descriptor importance (clinical branch)",
-                                 xlabel="mean |SHAP| (log-odds), stacked by class", top=top, ax=ax)
+    return plot_importance(tab, title="Descriptor importance (clinical branch)", top=top, ax=ax)
 
 
 def plot_modality_importance(explanation: Any, *, ax: Axes | None = None) -> Figure:
@@ -98,7 +125,8 @@ def plot_modality_importance(explanation: Any, *, ax: Axes | None = None) -> Fig
 
     Parameters
     ----------
-    explanation : ExplanationBundle or ModalityShap
+    explanation : ExplanationBundle or ShapExplanation
+        A bundle, or the fusion head's :func:`~lnfusion.explain.fusion_shap`.
     ax : matplotlib Axes, optional
 
     Returns
@@ -106,6 +134,4 @@ def plot_modality_importance(explanation: Any, *, ax: Axes | None = None) -> Fig
     matplotlib.figure.Figure
     """
     mod = getattr(explanation, "modality", explanation)
-    unit = "logit" if mod.output == "logit" else "probability"
-    return plot_importance_table(mod.mean_abs(), title="Modality importance (fusion head)",
-                                 xlabel=f"mean |SHAP| ({unit}), stacked by class", ax=ax)
+    return plot_importance(mod, title="Modality importance (fusion head)", ax=ax)

@@ -2,8 +2,8 @@
 
 :func:`grad_cam` runs Grad-CAM on the network of an
 :class:`~lnfusion.models.ImageBranchClassifier` and maps each map back through
-the preprocessing (pad removal, resize, ROI placement) onto the original image
-grid, so ``result.cam.shape == image.shape[:2]``.  The target layer is chosen
+the preprocessing (:func:`lnfusion.data.geometry.input_to_image`: pad removal,
+resize, ROI placement) onto the original image grid, so ``result.cam.shape == image.shape[:2]``.  The target layer is chosen
 automatically (:func:`lnfusion.models.encoders.cam_target_layer`): the last
 feature stage of a CNN, or the first norm of a ViT's last block with the tokens
 reshaped to their grid.  :func:`save_overlays` writes PNG overlays.
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lnfusion.data import Cohort
     from lnfusion.models.image_branch import ImageBranchClassifier
 
-__all__ = ["GradCamResult", "grad_cam", "save_overlays", "padded_geometry"]
+__all__ = ["GradCamResult", "grad_cam", "save_overlays"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,36 +61,12 @@ class GradCamResult:
     roi: tuple[int, int, int, int] | None
 
 
-def padded_geometry(height: int, width: int, image_size: int) -> tuple[int, int, int, int]:
-    """Where an ``height x width`` image lies in the padded square network input.
-
-    Mirrors the aspect-preserving resize and centred black padding of
-    :func:`lnfusion.data.build_transform`.
-
-    Returns
-    -------
-    (top, left, new_height, new_width)
-    """
-    s = image_size / max(height, width)
-    nh, nw = max(1, round(height * s)), max(1, round(width * s))
-    return (image_size - nh) // 2, (image_size - nw) // 2, nh, nw
-
-
 def _to_original(cam: np.ndarray, shape: tuple[int, int], roi: Sequence[int] | None,
                  image_size: int) -> np.ndarray:
-    """Map a square input-grid CAM back onto the original ``(H, W)`` image grid."""
-    import torch
-    import torch.nn.functional as F
+    """Map a square input-grid CAM onto the original ``(H, W)`` grid, clipped at 0, peak 1."""
+    from lnfusion.data.geometry import input_to_image
 
-    h, w = shape
-    x0, y0, x1, y1 = (0, 0, w, h) if roi is None else (
-        max(int(roi[0]), 0), max(int(roi[1]), 0), min(int(roi[2]), w), min(int(roi[3]), h))
-    top, left, nh, nw = padded_geometry(y1 - y0, x1 - x0, image_size)
-    inner = torch.from_numpy(np.ascontiguousarray(cam[top:top + nh, left:left + nw], dtype=np.float32))
-    resized = F.interpolate(inner[None, None], size=(y1 - y0, x1 - x0), mode="bilinear",
-                            align_corners=False)[0, 0].numpy()
-    out = np.zeros((h, w), dtype=np.float32)
-    out[y0:y1, x0:x1] = np.clip(resized, 0.0, None)
+    out = np.clip(input_to_image(cam, shape, roi, image_size), 0.0, None)
     peak = out.max()
     return out / peak if peak > 0 else out
 
@@ -149,7 +125,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
     from lnfusion.data.imageio import image_size as read_size
     from lnfusion.models.encoders import cam_target_layer
     from lnfusion.models.image_branch import decode_images
-    from lnfusion.models.training import BatchPreparer
+    from lnfusion.models.inference import BatchPreparer
 
     branch._check_fitted()
     modality = branch.modality

@@ -34,7 +34,7 @@ _LAZY = {
     "inner_splits": "lnfusion.fusion.oof",
     "cross_fit": "lnfusion.fusion.oof",
     "save_model": "lnfusion.fusion.persistence",
-    "load_model": "lnfusion.fusion.persistence",
+    "load_model": "lnfusion.fusion.late",
     "verify_model_dir": "lnfusion.fusion.persistence",
     "FusionTrainConfig": "lnfusion.fusion.train_config",
     "load_train_config": "lnfusion.fusion.train_config",

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from lnfusion.exceptions import DataError, NotFittedError, PersistenceError
+from lnfusion.exceptions import DataError, PersistenceError, check_fitted
 
 __all__ = [
     "FusionHead",
@@ -98,8 +98,7 @@ class FusionHead(BaseEstimator):
 
     # -- shared checks ------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "branch_names_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit first")
+        check_fitted(self, "branch_names_")
 
     def _stack_fit_inputs(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None,
                           ) -> tuple[dict[str, np.ndarray], np.ndarray]:

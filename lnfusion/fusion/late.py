@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from lnfusion.exceptions import DataError, NotFittedError
+from lnfusion.exceptions import DataError, check_fitted
 from lnfusion.fusion.heads import FusionHead, available_rows, make_head
 from lnfusion.fusion.oof import branch_outputs, cross_fit, inner_splits
+from lnfusion.fusion.persistence import read_model, save_model
 
-__all__ = ["LateFusionClassifier", "TABULAR_BRANCH"]
+__all__ = ["LateFusionClassifier", "TABULAR_BRANCH", "load_model"]
 
 #: Name of the clinical-descriptor branch.
 TABULAR_BRANCH = "tabular"
@@ -207,7 +208,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from lnfusion.models.tabular import resolve_target
+        from lnfusion.data.labels import resolve_target
 
         if not hasattr(cohort, "subset") or not hasattr(cohort, "groups"):
             raise DataError(f"LateFusionClassifier.fit expects a Cohort, got {type(cohort).__name__}")
@@ -243,8 +244,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
 
     # -- prediction ---------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "head_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit first")
+        check_fitted(self, "head_")
 
     def _outputs(self, cohort: Any, embed: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         self._check_fitted()
@@ -296,13 +296,18 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write the fitted model to a folder (see :mod:`lnfusion.fusion.persistence`)."""
-        from lnfusion.fusion.persistence import save_model
-
         return save_model(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LateFusionClassifier:
         """Read a model written by :meth:`save`; verifies versions and file hashes, never unpickles."""
-        from lnfusion.fusion.persistence import load_model
+        return read_model(path, cls)
 
-        return load_model(path)
+
+def load_model(path: str | os.PathLike) -> LateFusionClassifier:
+    """Read a :class:`LateFusionClassifier` written by :func:`~lnfusion.fusion.save_model`.
+
+    Same as :meth:`LateFusionClassifier.load`: verifies the format version and
+    every file's SHA-256 first, never unpickles anything.
+    """
+    return LateFusionClassifier.load(path)

@@ -30,17 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from lnfusion import __version__
+from lnfusion._version import __version__
 from lnfusion.exceptions import (
     FormatVersionError,
     IntegrityError,
     NotAvailableError,
-    NotFittedError,
     PersistenceError,
+    check_fitted,
 )
 from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text
 
-__all__ = ["MODEL_FORMAT_VERSION", "save_model", "load_model", "verify_model_dir", "branch_classes"]
+__all__ = ["MODEL_FORMAT_VERSION", "save_model", "read_model", "verify_model_dir", "branch_classes"]
 
 #: Version of the folder layout written by :func:`save_model`.
 MODEL_FORMAT_VERSION = 1
@@ -130,8 +130,7 @@ def save_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> 
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     """
-    if not hasattr(model, "head_"):
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; call fit first")
+    check_fitted(model, "head_")
     from safetensors.numpy import save as st_save
 
     allowed = branch_classes()
@@ -248,16 +247,18 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
     return config
 
 
-def load_model(path: str | os.PathLike) -> Any:
-    """Read a :class:`LateFusionClassifier` written by :func:`save_model`.
+def read_model(path: str | os.PathLike, estimator_class: type) -> Any:
+    """Read a model written by :func:`save_model` into a new ``estimator_class``.
 
-    Verifies the format version and every file's SHA-256 first
-    (:func:`verify_model_dir`); never unpickles anything.
+    :func:`lnfusion.fusion.load_model` (and ``LateFusionClassifier.load``) call
+    this with :class:`~lnfusion.fusion.LateFusionClassifier`; the class is passed
+    in so that this module stays below the estimator it serialises.  Verifies the
+    format version and every file's SHA-256 first (:func:`verify_model_dir`);
+    never unpickles anything.
     """
     from safetensors.numpy import load as st_load
 
     from lnfusion.fusion.heads import head_from_dict
-    from lnfusion.fusion.late import LateFusionClassifier
 
     root = Path(path)
     config = verify_model_dir(root)
@@ -292,10 +293,10 @@ def load_model(path: str | os.PathLike) -> Any:
     if isinstance(params.get("modalities"), list):
         params["modalities"] = tuple(params["modalities"])
     try:
-        model = LateFusionClassifier(**params)
+        model = estimator_class(**params)
     except TypeError as exc:
         raise FormatVersionError(f"{root / CONFIG_FILE}: parameters do not match this lnfusion's "
-                                 f"LateFusionClassifier ({exc})") from exc
+                                 f"{estimator_class.__name__} ({exc})") from exc
 
     tensors = st_load((root / OOF_FILE).read_bytes())
     model.classes_ = np.asarray(classes, dtype=object)

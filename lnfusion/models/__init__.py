@@ -22,8 +22,8 @@ _LAZY = {
     "ImageBranchClassifier": "lnfusion.models.image_branch",
     "TabularClassifier": "lnfusion.models.tabular",
     "create_encoder": "lnfusion.models.encoders",
-    "pretrain": "lnfusion.models.pretrain",
-    "compare_pretraining": "lnfusion.models.pretrain",
+    "pretrain": "lnfusion.models.pretraining",
+    "compare_pretraining": "lnfusion.models.pretraining",
     "TrainConfig": "lnfusion.models.training",
     "TrainingInterrupted": "lnfusion.models.training",
 }

@@ -3,7 +3,7 @@
 :func:`create_encoder` is the one place lnfusion builds a network.  Weights come
 from nowhere (random initialisation, the default), a local file (a timm/PyTorch
 checkpoint read with ``torch.load(weights_only=True)`` or a ``.safetensors``
-file), an lnfusion pre-training folder (see :mod:`lnfusion.models.pretrain`), or
+file), an lnfusion pre-training folder (see :mod:`lnfusion.models.pretraining`), or
 timm's hub -- the latter only when the caller passes ``pretrained=True``.
 
 Greyscale images use ``in_chans=1``; weights trained on 3 channels are adapted
@@ -93,7 +93,7 @@ def create_encoder(backbone: str, *, in_chans: int = 3, num_classes: int = 0,
         ``None``/``False``: random initialisation.  ``True``: timm's hub weights
         (needs network; never implicit).  A path to a ``.safetensors``/``.pth``/
         ``.pt``/``.bin`` file: a state dict (loaded with ``weights_only=True``).
-        A path to a folder written by :func:`lnfusion.models.pretrain.pretrain`:
+        A path to a folder written by :func:`lnfusion.models.pretraining.pretrain`:
         its encoder, after checking it was made for the same backbone.
     drop_rate : float, default 0.0
         Dropout before the classifier.

@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from lnfusion.exceptions import ConfigError, DataError, NotFittedError, PersistenceError
+from lnfusion.data.labels import resolve_target
+from lnfusion.exceptions import (
+    ConfigError,
+    DataError,
+    PersistenceError,
+    check_fitted,
+)
 from lnfusion.io import atomic_dir, atomic_write_text
 from lnfusion.models.checkpoint import load_tensors, read_json, save_tensors
 
@@ -99,21 +105,6 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
     else:  # new patients: prediction needs no labels
         y = None
     return ImageSet(images=out, labels=y, node=ds.node_positions, n_nodes=len(cohort))
-
-
-def _class_indices(y: Any, classes: Sequence[str], n: int) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.shape != (n,):
-        raise DataError(f"y has shape {arr.shape}; expected ({n},), one label per node of the cohort")
-    if arr.dtype.kind in "iu":
-        if arr.size and (arr.min() < 0 or arr.max() >= len(classes)):
-            raise DataError(f"y holds class indices outside [0, {len(classes)}); classes are {list(classes)}")
-        return arr.astype(np.int64)
-    lookup = {str(c): k for k, c in enumerate(classes)}
-    bad = sorted({str(v) for v in arr if str(v) not in lookup})
-    if bad:
-        raise DataError(f"y holds labels {bad[:5]} that are not classes {list(classes)}")
-    return np.array([lookup[str(v)] for v in arr], dtype=np.int64)
 
 
 class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
@@ -231,7 +222,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ helpers
     def _augment_config(self):
-        from lnfusion.data.transforms import AugmentConfig
+        from lnfusion.data.augment import AugmentConfig
 
         if self.augment is True:
             return AugmentConfig()
@@ -281,8 +272,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
                             f"got {type(cohort).__name__}")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit first")
+        check_fitted(self, "model_")
 
     def _build_model(self, n_classes: int, in_chans: int, pretrained: Any) -> nn.Module:
         import torch
@@ -331,7 +321,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"image_size must be an integer >= 8, got {self.image_size!r}")
         config = self._train_config()
         classes = tuple(cohort.classes)
-        y_all = cohort.y if y is None else _class_indices(y, classes, len(cohort))
+        y_all = cohort.y if y is None else resolve_target(cohort, y)[0]
         has = np.flatnonzero(cohort.modality_mask()[self.modality].to_numpy())
         if has.size == 0:
             raise DataError(f"no node of the cohort has a {self.modality!r} image")
@@ -377,7 +367,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def _outputs(self, cohort: Cohort, features: bool) -> np.ndarray:
-        from lnfusion.models.training import mean_by_node, predict_batches
+        from lnfusion.models.inference import mean_by_node, predict_batches
 
         self._check_fitted()
         self._check_cohort(cohort)
@@ -433,7 +423,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def _jsonable_params(self) -> dict[str, Any]:
-        from lnfusion.data.transforms import AugmentConfig
+        from lnfusion.data.augment import AugmentConfig
 
         params = {}
         for k, v in self.get_params(deep=False).items():
@@ -470,7 +460,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         import timm
         import torch
 
-        from lnfusion import __version__
+        from lnfusion._version import __version__
 
         self._check_fitted()
         path = Path(path)
@@ -512,9 +502,9 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         IntegrityError
             A file is missing or altered.
         """
-        from lnfusion.data.transforms import AugmentConfig
+        from lnfusion.data.augment import AugmentConfig
         from lnfusion.exceptions import FormatVersionError
-        from lnfusion.models.training import resolve_device
+        from lnfusion.models.hardware import resolve_device
 
         path = Path(path)
         doc = read_json(path / "config.json")

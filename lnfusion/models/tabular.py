@@ -36,19 +36,22 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from lnfusion import __version__
+from lnfusion._version import __version__
+from lnfusion.data.cohort import OUTCOME_DERIVED_ATTR
+from lnfusion.data.labels import resolve_target
+from lnfusion.data.schema import check_model_inputs
 from lnfusion.exceptions import (
     CategoryLevelError,
     DataError,
     FormatVersionError,
     IntegrityError,
     NotAvailableError,
-    NotFittedError,
     PersistenceError,
+    check_fitted,
 )
 from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text
 
-__all__ = ["TabularClassifier", "XGB_DEFAULTS", "TABULAR_FORMAT_VERSION", "resolve_target"]
+__all__ = ["TabularClassifier", "XGB_DEFAULTS", "TABULAR_FORMAT_VERSION"]
 
 #: Version of the folder written by :meth:`TabularClassifier.save`.
 TABULAR_FORMAT_VERSION = 1
@@ -89,57 +92,12 @@ def _descriptor_table(X: Any) -> pd.DataFrame:
                     f"got {type(X).__name__}")
 
 
-def resolve_target(X: Any, y: Any = None) -> tuple[np.ndarray, tuple]:
-    """Return ``(y as class indices, class names)`` for a Cohort or a DataFrame.
-
-    Parameters
-    ----------
-    X : Cohort or pandas.DataFrame
-        With a Cohort, ``y`` defaults to ``X.y`` and the classes are ``X.classes``.
-    y : array-like, optional
-        Class indices (integers) or class names.  Required with a DataFrame; the
-        classes are then the sorted distinct values.
-
-    Returns
-    -------
-    y : numpy.ndarray of int
-        Class index per row.
-    classes : tuple
-        Class names (or values) in index order.
-
-    Raises
-    ------
-    DataError
-        ``y`` is missing, has the wrong length, or holds an unknown class.
-    """
-    classes = getattr(X, "classes", None)
-    if y is None:
-        if classes is None or getattr(X, "y", None) is None:
-            raise DataError("y is required when X is a DataFrame; pass the labels as y")
-        y = X.y
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != len(X):
-        raise DataError(f"y must be one label per row: expected shape ({len(X)},), got {y.shape}")
-    if classes is None:
-        if y.dtype.kind == "f" and np.isnan(y).any():
-            raise DataError("y contains NaN; expected a label for every row")
-        classes = tuple(v.item() if hasattr(v, "item") else v for v in np.unique(y))
-        index = {c: i for i, c in enumerate(classes)}
-        return np.array([index[v.item() if hasattr(v, "item") else v] for v in y], dtype=np.int64), classes
-    classes = tuple(classes)
-    if y.dtype.kind in "iu":
-        bad = np.flatnonzero((y < 0) | (y >= len(classes)))
-        if bad.size:
-            raise DataError(f"y[{bad[0]}] = {y[bad[0]]} is not a class index; expected 0..{len(classes) - 1} "
-                            f"for classes {list(classes)}")
-        return y.astype(np.int64), classes
-    index = {str(c): i for i, c in enumerate(classes)}
-    out = np.empty(len(y), dtype=np.int64)
-    for i, v in enumerate(y):
-        if str(v) not in index:
-            raise DataError(f"y[{i}] = {v!r} is not a declared class; expected one of {list(classes)}")
-        out[i] = index[str(v)]
-    return out, classes
+def _outcome_derived(X: Any, table: pd.DataFrame) -> list[str]:
+    """Columns declared outcome-derived by a Cohort's schema or by a frame's ``attrs``."""
+    schema = getattr(X, "schema", None)
+    names = list(getattr(schema, "outcome_derived", ()) or ())
+    names += [c for c in table.attrs.get(OUTCOME_DERIVED_ATTR, ()) or () if c not in names]
+    return names
 
 
 def _column_spec(name: str, col: pd.Series) -> tuple[str, list | None]:
@@ -220,6 +178,10 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         a ``LogisticRegression``: lnfusion never pickles).
     descriptors : sequence of str, optional
         Descriptor columns to use; default all of ``cohort.descriptors``.
+        Naming a column the cohort's schema declares outcome-derived
+        (``CohortSchema.outcome_derived``, also carried by
+        ``cohort.table.attrs["outcome_derived"]``) raises
+        :class:`~lnfusion.exceptions.OutcomeDerivedError` at :meth:`fit`.
     xgb_params : dict, optional
         Overrides of :data:`XGB_DEFAULTS` for ``"xgboost"``.
     random_state : int, default 0
@@ -260,8 +222,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
 
     # -- helpers ------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit first")
+        check_fitted(self, "model_")
 
     def _kind(self) -> str:
         est = self.estimator
@@ -325,6 +286,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         table = _descriptor_table(X)
         y_idx, classes = resolve_target(X, y)
         columns = list(self.descriptors) if self.descriptors is not None else list(table.columns)
+        check_model_inputs(columns, _outcome_derived(X, table), "TabularClassifier.fit")
         if not columns:
             raise DataError("TabularClassifier needs at least one descriptor column; the cohort has none")
         table = self._select(table, columns)

@@ -3,8 +3,11 @@
 Data are in-memory ``uint8`` arrays ``(N, C, H, W)`` already at the network's
 input size (decode once, train many epochs): a batch is an index into that
 array, converted to float, augmented on the whole batch at once with a few
-tensor operations (:func:`augment_batch`) and normalised.  Nothing per image
-runs in Python, so data handling stays a small fraction of the step time.
+tensor operations (:func:`lnfusion.data.augment.augment_batch`) and normalised
+(:class:`lnfusion.models.inference.BatchPreparer`).  Nothing per image runs in
+Python, so data handling stays a small fraction of the step time.  Device and
+precision come from :mod:`lnfusion.models.hardware`; validation logits from
+:func:`lnfusion.models.inference.predict_batches`.
 
 The loop: AdamW (no weight decay on biases and norm parameters), linear
 warm-up then cosine decay per step, bf16 autocast and channels_last where the
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lnfusion.config import JsonConfig
-from lnfusion.data.transforms import AugmentConfig
+from lnfusion.data.augment import AugmentConfig
 from lnfusion.exceptions import ConfigError
 from lnfusion.io import atomic_dir
 from lnfusion.models.checkpoint import (
@@ -40,6 +43,8 @@ from lnfusion.models.checkpoint import (
     save_state,
     unflatten_optimizer_state,
 )
+from lnfusion.models.hardware import autocast, resolve_device, resolve_precision
+from lnfusion.models.inference import BatchPreparer, mean_by_node, predict_batches
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -51,15 +56,10 @@ __all__ = [
     "EpochInfo",
     "TrainResult",
     "TrainingInterrupted",
-    "augment_batch",
-    "BatchPreparer",
     "recalibrate_batchnorm",
-    "resolve_device",
-    "resolve_precision",
     "lr_at",
+    "batch_bounds",
     "train_model",
-    "predict_batches",
-    "mean_by_node",
     "node_metrics",
     "supervised_objective",
 ]
@@ -178,166 +178,6 @@ class TrainResult:
     resumed_from: int = 0
 
 
-# --------------------------------------------------------------------------- hardware
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when present, else CPU; anything else is passed to ``torch.device``."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(f"device={device!r} is not a torch device ('auto', 'cpu', 'cuda', ...)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={device!r} requested but CUDA is not available")
-    return dev
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype: bf16 where the hardware runs it natively, else ``None`` (fp32).
-
-    ``"auto"``: bf16 on CUDA GPUs that support it and on CPUs with native bf16
-    instructions (AVX512-BF16 / AMX), fp32 otherwise.  ``"bf16"`` forces it,
-    ``"fp32"`` disables it.
-    """
-    import torch
-
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision != "auto":
-        raise ConfigError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    if device.type == "cpu":
-        try:
-            return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
-        except (AttributeError, RuntimeError):  # pragma: no cover - very old torch
-            return None
-    return None
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    import contextlib
-
-    import torch
-
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-# --------------------------------------------------------------------------- data
-
-def augment_batch(x: torch.Tensor, config: AugmentConfig, *, colour: bool,
-                  generator: torch.Generator) -> torch.Tensor:
-    """Augment a float batch ``(B, C, H, W)`` in [0, 1], all images at once.
-
-    The batched counterpart of the training transform of
-    :func:`lnfusion.data.build_transform` with the same
-    :class:`~lnfusion.data.transforms.AugmentConfig`: geometry (rotation, zoom,
-    shift, left-right flip; zero fill; never an up-down flip) for every
-    modality; for greyscale, speckle (multiplicative noise of mean 1 and variance
-    ``1 / looks``; log-normal here, a close match of the gamma law at 8+ looks),
-    gain and gamma; for colour-coded images only a global gain, the same factor
-    on the three channels of a pixel, capped so no channel saturates (hue and
-    saturation are kept exactly).  It runs where the batch is (on the GPU when
-    training there), with no per-image Python; on one CPU thread it costs about
-    the same as the per-image transform (~0.6 ms per 128 px image, ~2 % of a
-    ResNet-18 training step).
-
-    All random numbers come from ``generator`` (on the CPU), in a fixed order.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    b = x.shape[0]
-
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(b, generator=generator, dtype=torch.float64)
-
-    a = config
-    angle = uniform(-a.rotation, a.rotation) * (math.pi / 180.0)
-    scale = uniform(*a.scale)
-    tx = uniform(-a.translate, a.translate) * 2.0  # normalised coordinates
-    ty = uniform(-a.translate, a.translate) * 2.0
-    flip = torch.where(torch.rand(b, generator=generator) < a.hflip, -1.0, 1.0).double()
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    # affine_grid maps output to input coordinates: invert x_out = s * R * F * x_in + t
-    inv = torch.stack([torch.stack([flip * cos, flip * sin], 1),
-                       torch.stack([-sin, cos], 1)], 1) / scale.view(b, 1, 1)
-    offset = -(inv @ torch.stack([tx, ty], 1).unsqueeze(2))
-    theta = torch.cat([inv, offset], 2).to(x.device, torch.float32)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    if colour:
-        gain = uniform(*a.colour_gain).to(x.device, x.dtype).view(b, 1, 1, 1)
-        peak = x.amax(dim=1, keepdim=True).clamp_min(1e-6)
-        return (x * torch.minimum(gain.expand_as(peak), 1.0 / peak)).clamp(0.0, 1.0)
-    speckle = (torch.rand(b, generator=generator) < a.speckle).to(x.device, x.dtype)
-    looks = uniform(*a.speckle_looks)
-    gain = uniform(*a.gain).to(x.device, x.dtype).view(b, 1, 1, 1)
-    gamma = uniform(*a.gamma).to(x.device, x.dtype).view(b, 1, 1, 1)
-    sigma2 = torch.log1p(1.0 / looks).to(x.device, x.dtype).view(b, 1, 1, 1)
-    z = torch.randn(tuple(x.shape), generator=generator).to(x.device, x.dtype)
-    noise = torch.exp(z * sigma2.sqrt() - sigma2 / 2.0)
-    x = x * (1.0 + speckle.view(b, 1, 1, 1) * (noise - 1.0))
-    x = (x * gain).clamp(0.0, 1.0)
-    return x ** gamma
-
-
-class BatchPreparer:
-    """uint8 batch -> float, (augmented), normalised, on device, channels_last."""
-
-    def __init__(self, mean: Sequence[float], std: Sequence[float], device: torch.device,
-                 channels_last: bool, colour: bool):
-        import torch
-
-        c = len(mean)
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, c, 1, 1) * 255.0
-        self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, c, 1, 1) * 255.0
-        self.device = device
-        self.channels_last = channels_last
-        self.colour = colour
-
-    def __call__(self, batch: torch.Tensor, augment: AugmentConfig | None = None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        import torch
-
-        x = batch.to(self.device, non_blocking=True).float()
-        if augment is not None:
-            x = augment_batch(x / 255.0, augment, colour=self.colour, generator=generator) * 255.0
-        x = (x - self.mean) / self.std
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
-
-
-def mean_by_node(values: np.ndarray, node: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Average rows of ``values`` sharing a node; rows of nodes without any are NaN.
-
-    Parameters
-    ----------
-    values : np.ndarray
-        ``(n_images, k)`` per-image values (logits, embeddings).
-    node : np.ndarray
-        Node position of each image.
-    n_nodes : int
-        Number of output rows.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    out = np.zeros((n_nodes, values.shape[1]), dtype=np.float64)
-    np.add.at(out, np.asarray(node, dtype=np.int64), values)
-    counts = np.bincount(node, minlength=n_nodes).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out /= counts[:, None]
-    out[counts == 0] = np.nan
-    return out
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - np.nanmax(logits, axis=1, keepdims=True)
     e = np.exp(z)
@@ -364,58 +204,6 @@ def node_metrics(node_logits: np.ndarray, node_labels: np.ndarray, n_classes: in
     aucs = SortedScores.one_vs_rest(y, proba).aucs()
     auc = aucs[1] if n_classes == 2 else np.mean(aucs[present])
     return loss, float(auc)
-
-
-def predict_batches(model: nn.Module, images: np.ndarray, *, mean: Sequence[float],
-                    std: Sequence[float], batch_size: int = 64, device: str | torch.device = "cpu",
-                    precision: str = "auto", channels_last: bool = True, tta: bool = False,
-                    features: bool = False, colour: bool = False) -> np.ndarray:
-    """Logits (or pre-logits features) of every image, in order, in eval mode.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A timm model (``forward_features``/``forward_head``).
-    images : np.ndarray
-        ``uint8`` ``(N, C, H, W)``.
-    tta : bool, default False
-        Also run the left-right flipped image and average the outputs.
-    features : bool, default False
-        Return ``forward_head(x, pre_logits=True)`` instead of logits.
-
-    Returns
-    -------
-    np.ndarray
-        float32 ``(N, n_outputs)``.
-    """
-    import torch
-
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
-    dtype = resolve_precision(precision, dev)
-    prep = BatchPreparer(mean, std, dev, channels_last, colour)
-    was_training = model.training
-    model.eval()
-    outs = []
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        if features:
-            return model.forward_head(model.forward_features(x), pre_logits=True)
-        return model(x)
-
-    try:
-        with torch.inference_mode(), _autocast(dev, dtype):
-            for start in range(0, len(images), batch_size):
-                x = prep(torch.from_numpy(images[start:start + batch_size]))
-                y = run(x).float()
-                if tta:
-                    y = (y + run(torch.flip(x, dims=[3])).float()) / 2.0
-                outs.append(y.cpu().numpy())
-    finally:
-        model.train(was_training)
-    if not outs:
-        n_out = getattr(model, "num_features" if features else "num_classes", 0)
-        return np.zeros((0, n_out), dtype=np.float32)
-    return np.concatenate(outs).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- schedule
@@ -621,7 +409,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
                 for g in optimizer.param_groups:
                     g["lr"] = lr
 
-                with _autocast(dev, dtype):
+                with autocast(dev, dtype):
                     loss = objective(model, images[idx], labels[idx], prepare)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -722,7 +510,7 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, prepare: BatchPr
         m.momentum = None  # cumulative moving average over the pass
         m.train()
     try:
-        with torch.no_grad(), _autocast(prepare.device, dtype):
+        with torch.no_grad(), autocast(prepare.device, dtype):
             for start, stop in batch_bounds(len(images), batch_size):
                 model(prepare(torch.from_numpy(images[start:stop])))
     finally:

@@ -29,7 +29,7 @@ def plot_calibration(result: Any, models: Sequence[str] | str | None = None, *,
         ``"<class> vs rest"`` (mean predicted probability vs observed fraction).
         Marker area grows with the number of nodes in the bin.
     """
-    from lnfusion.evaluation.formatting import format_number
+    from lnfusion.formatting import format_number
 
     names = select_models(result, models)
     colors = model_colors(result.models, getattr(result, "reference", None))

@@ -29,7 +29,7 @@ def plot_roc(result: Any, models: Sequence[str] | str | None = None, *, band: bo
         ``len(result.classes)`` axes, titled ``"<class> vs rest"``; legend entries
         give each model's AUC with its DeLong CI.
     """
-    from lnfusion.evaluation.formatting import format_ci
+    from lnfusion.formatting import format_ci
 
     names = select_models(result, models)
     colors = model_colors(result.models, getattr(result, "reference", None))

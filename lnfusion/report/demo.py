@@ -235,8 +235,8 @@ def _descriptor_shap_section(explanations: Any) -> Section:
              "node, colour = the descriptor's value).</p>",
              figure_html(explanations.plot_descriptor_importance(),
                          alt="Descriptor importance (tabular SHAP)")]
-    for name, explanation in tabular.explanations().items():
-        parts.append(figure_html(_beeswarm(explanation), alt=f"SHAP beeswarm for class {name}",
+    for name in tabular.output_names:
+        parts.append(figure_html(_beeswarm(tabular.to_shap(name)), alt=f"SHAP beeswarm for class {name}",
                                  caption=f"Class {name}"))
     return Section("descriptor-shap", _TITLES["descriptor-shap"], "".join(parts))
 

@@ -56,7 +56,7 @@ from .roc import (
     wilson_ci,
 )
 from .selection import TestSettings, select_categorical_test, select_continuous_test
-from .table_one import TableOneResult, table_one
+from .table1 import TableOneResult, table_one
 
 __all__ = [
     "ADJUST_METHODS",

@@ -1,4 +1,4 @@
-"""Renderers of a :class:`~lnfusion.stats.table_one.TableOneResult`.
+"""Renderers of a :class:`~lnfusion.stats.TableOneResult`.
 
 Markdown, LaTeX (booktabs), HTML and CSV, and :func:`save_table`, which picks
 the format from the file extension and writes atomically (temporary file in
@@ -7,7 +7,6 @@ the destination folder, then :func:`os.replace`).
 from __future__ import annotations
 
 import html
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,16 +14,16 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lnfusion.exceptions import StatsError
+from lnfusion.formatting import format_pvalue
 from lnfusion.io import atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .table_one import TableOneResult
+    from .table1 import TableOneResult
 
 __all__ = [
     "RenderError",
     "FORMATS",
     "display_frame",
-    "format_pvalue",
     "render_markdown",
     "render_latex",
     "render_html",
@@ -44,15 +43,6 @@ _ADJUST_SHORT = {"bh": "BH", "by": "BY", "holm": "Holm", "hochberg": "Hochberg",
 
 class RenderError(StatsError):
     """A table cannot be written in the requested format."""
-
-
-def format_pvalue(p: float, digits: int = 3) -> str:
-    """``"<0.001"`` below ``10**-digits``, ``""`` for ``nan``, else ``digits`` decimals."""
-    if p is None or (isinstance(p, float) and math.isnan(p)) or pd.isna(p):
-        return ""
-    if p < 10 ** (-digits):
-        return f"<{10 ** (-digits):.{digits}f}"
-    return f"{p:.{digits}f}"
 
 
 def _fmt_stat(x: float) -> str:
@@ -87,8 +77,8 @@ def display_frame(res: TableOneResult) -> pd.DataFrame:
             else str(int(first["missing"])),
             "Test": first["test"],
             "Statistic": _fmt_stat(first["statistic"]),
-            "p": format_pvalue(first["pval"]),
-            p_adj_header: format_pvalue(first["pval_adj"]),
+            "p": format_pvalue(first["pval"], missing=""),
+            p_adj_header: format_pvalue(first["pval_adj"], missing=""),
         }
         if first["type"] == "continuous":
             row = {"Variable": f"{name}, {first['level']}", "_indent": False}

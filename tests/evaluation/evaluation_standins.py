@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from lnfusion.data import Cohort, CohortSchema, Descriptor, Modality
-from lnfusion.exceptions import NotFittedError
+from lnfusion.exceptions import check_fitted
 
 CLASSES = ("metastatic", "lymphoma", "benign")
 
@@ -70,9 +70,7 @@ class SignalModel(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, cohort):
-        if not hasattr(self, "classes_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
-                                 "call fit first")
+        check_fitted(self, "classes_")
         cols = [f"{self.modality}_signal_{k}" for k in range(3)]
         out = _softmax(self.scale * cohort.table[cols].to_numpy(dtype=float))
         if not self.fill:
@@ -95,9 +93,7 @@ class FusionStandIn(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_branch_proba(self, cohort):
-        if not hasattr(self, "branches_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
-                                 "call fit first")
+        check_fitted(self, "branches_")
         return {name: b.predict_proba(cohort) for name, b in self.branches_.items()}
 
     def predict_proba(self, cohort):

@@ -28,7 +28,7 @@ def test_bundle_shapes_and_probabilities(bundle, explain_toy):
     n = len(cohort)
     assert len(bundle) == n
     assert bundle.modality.values.shape == (n, 3, 3)
-    assert bundle.modality.branch_names == ("bmode", "elasto", "tabular")
+    assert bundle.modality.feature_names == ("bmode", "elasto", "tabular")
     assert bundle.tabular.values.shape == (n, 3, 3)  # age, shape, elasto_score
     np.testing.assert_allclose(bundle.proba.to_numpy(), model.predict_proba(cohort), atol=1e-10)
     assert list(bundle.y_true) == list(cohort.labels)
@@ -150,7 +150,7 @@ def test_unlabelled_cohort_has_no_true_label(explain_toy, tmp_path):
 
 
 def test_image_shap_leaves_numpy_global_random_state_alone(explain_toy):
-    from lnfusion.explain.image_shap import image_shap
+    from lnfusion.explain.images import image_shap
 
     cohort, model = explain_toy
     np.random.seed(123)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from lnfusion.exceptions import DataError, NotAvailableError, NotFittedError
-from lnfusion.explain.fusion_shap import ModalityShap, coalition_shap, head_shap
+from lnfusion.explain.explanation import ShapExplanation
+from lnfusion.explain.fusion_head import coalition_shap, head_shap
 from lnfusion.fusion.heads import MeanHead, StackingHead, WeightedMeanHead
 
 CLASSES = ("metastatic", "lymphoma", "benign")
@@ -54,9 +55,9 @@ def test_stacking_head_local_accuracy_every_node(stacking, data):
     assert result.base_values.shape == (3,)
     np.testing.assert_allclose(result.output_values(), stacking.decision_function(Z), atol=1e-10)
     # the per-column values add up to the branch values
-    fb = np.asarray(result.feature_branch)
-    for i, b in enumerate(result.branch_names):
-        np.testing.assert_allclose(result.feature_values[:, fb == b, :].sum(axis=1),
+    fb = np.asarray(result.components.groups)
+    for i, b in enumerate(result.feature_names):
+        np.testing.assert_allclose(result.components.values[:, fb == b, :].sum(axis=1),
                                    result.values[:, i, :], atol=1e-12)
 
 
@@ -108,7 +109,7 @@ def test_mean_heads_exact_shapley_local_accuracy(head_cls, data):
     np.testing.assert_allclose(result.output_values(), head.predict_proba(Z), atol=1e-12)
     np.testing.assert_allclose(result.base_values, head.class_prior_, atol=1e-12)
     # a branch missing for a node contributes nothing to that node
-    i = result.branch_names.index("cdfi")
+    i = result.feature_names.index("cdfi")
     np.testing.assert_array_equal(result.values[::5, i, :], 0.0)
     # values of each node sum to 0 over classes (probabilities sum to 1)
     np.testing.assert_allclose(result.values.sum(axis=2), 0.0, atol=1e-12)
@@ -150,12 +151,12 @@ def test_frames_and_subset(stacking, data):
     assert len(long) == len(ids) * 4 * 3
     row = long[(long.node == "P002") & (long.branch == "elasto") & (long["class"] == "benign")]
     assert row["shap"].item() == pytest.approx(result.values[2, 2, 2])
-    node = result.node_frame(2)
+    node = result.instance_frame(2)
     assert node.shape == (4, 3) and node.index.name == "branch"
     assert isinstance(result.base_frame(), pd.Series)
     sub = result.subset([3, 1])
-    assert isinstance(sub, ModalityShap) and sub.node_ids == ("P003", "P001")
-    np.testing.assert_array_equal(sub.feature_values, result.feature_values[[3, 1]])
+    assert isinstance(sub, ShapExplanation) and sub.instance_names == ("P003", "P001")
+    np.testing.assert_array_equal(sub.components.values, result.components.values[[3, 1]])
 
 
 def test_inputs_not_mutated(stacking, data):

@@ -10,7 +10,8 @@ pytest.importorskip("timm")
 pytest.importorskip("pytorch_grad_cam")
 
 from lnfusion.data import Cohort, CohortSchema, Modality  # noqa: E402
-from lnfusion.explain.gradcam import GradCamResult, grad_cam, padded_geometry, save_overlays  # noqa: E402
+from lnfusion.data.geometry import padded_geometry  # noqa: E402
+from lnfusion.explain.gradcam import GradCamResult, grad_cam, save_overlays  # noqa: E402
 from lnfusion.models import ImageBranchClassifier  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -6,9 +6,15 @@ import pytest
 
 pytest.importorskip("torch")
 
+from lnfusion.data.geometry import input_to_image  # noqa: E402
 from lnfusion.exceptions import DataError  # noqa: E402
 from lnfusion.explain.attribution import ImageAttribution, overlay_heatmap  # noqa: E402
-from lnfusion.explain.image_shap import _stack_outputs, to_original_grid  # noqa: E402
+from lnfusion.explain.images import _stack_outputs  # noqa: E402
+
+
+def to_original_grid(values, shape, roi, image_size):
+    """What image SHAP applies to its maps."""
+    return input_to_image(values, shape, roi, image_size, preserve_sum=True)
 
 
 def test_to_original_grid_inverts_the_padding_and_keeps_the_sum():
@@ -75,7 +81,7 @@ def test_image_shap_is_exact_for_a_linear_network(explain_toy):
 
     import torch
 
-    from lnfusion.explain.image_shap import image_shap
+    from lnfusion.explain.images import image_shap
 
     cohort, model = explain_toy
     branch = copy.copy(model.branches_["elasto"])

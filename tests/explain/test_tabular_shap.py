@@ -14,9 +14,9 @@ xgboost = pytest.importorskip("xgboost")
 shap = pytest.importorskip("shap")
 
 from lnfusion.exceptions import DataError, LnfusionError, NotAvailableError, NotFittedError  # noqa: E402
-from lnfusion.explain.tabular_shap import (  # noqa: E402
+from lnfusion.explain.tabular import (  # noqa: E402
+    ShapExplanation,
     ShapShapeError,
-    TabularShap,
     normalize_shap_output,
     tabular_shap,
 )
@@ -85,10 +85,10 @@ def test_local_accuracy_every_sample(fitted, backend):
 def test_class_names_follow_the_model(fitted):
     clf, X, _ = fitted
     result = tabular_shap(clf, X)
-    assert result.class_names == tuple(clf.classes_)
-    assert result.class_index("benign") == list(clf.classes_).index("benign")
+    assert result.output_names == tuple(clf.classes_)
+    assert result.output_index("benign") == list(clf.classes_).index("benign")
     with pytest.raises(DataError, match="unknown class"):
-        result.class_index("nope")
+        result.output_index("nope")
 
 
 def test_deciding_descriptor_ranks_first(fitted):
@@ -104,7 +104,7 @@ def test_deciding_descriptor_ranks_first(fitted):
 def test_sample_table_orders_by_magnitude(fitted):
     clf, X, y = fitted
     result = tabular_shap(clf, X)
-    one = result.sample(3, CLASSES[y[3]])
+    one = result.contributions(3, CLASSES[y[3]])
     assert one.loc[0, "feature"] == "shape"
     assert np.all(np.diff(np.abs(one["shap"].to_numpy())) <= 1e-12)
     assert one.loc[0, "value"] == X.loc[3, "shape"]
@@ -120,11 +120,11 @@ def test_inputs_are_not_mutated(fitted):
 def test_explanation_objects_drive_shap_plots(fitted):
     clf, X, _ = fitted
     result = tabular_shap(clf, X.iloc[:40])
-    explanations = result.explanations()
+    explanations = {c: result.to_shap(c) for c in result.output_names}
     assert list(explanations) == list(clf.classes_)
     e = explanations["lymphoma"]
     assert e.values.shape == (40, X.shape[1])
-    np.testing.assert_allclose(e.base_values, result.base_values[result.class_index("lymphoma")])
+    np.testing.assert_allclose(e.base_values, result.base_values[result.output_index("lymphoma")])
     # categorical columns become codes (NaN when missing) for shap's colour scale
     assert np.isnan(e.data[0, list(result.feature_names).index("echogenicity")])
     for plot in (lambda: shap.plots.beeswarm(e, show=False), lambda: shap.plots.bar(e, show=False),
@@ -194,7 +194,7 @@ def test_long_frame_and_subset(fitted):
     assert len(long) == 10 * X.shape[1] * 3
     wide = long.pivot_table(index=["sample", "feature"], columns="class", values="shap")
     assert wide.loc[(0, "shape"), "benign"] == pytest.approx(
-        result.values[0, result.feature_names.index("shape"), result.class_index("benign")])
+        result.values[0, result.feature_names.index("shape"), result.output_index("benign")])
     sub = result.subset([2, 5])
-    assert isinstance(sub, TabularShap)
+    assert isinstance(sub, ShapExplanation)
     np.testing.assert_array_equal(sub.values, result.values[[2, 5]])

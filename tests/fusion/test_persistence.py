@@ -151,7 +151,7 @@ def test_save_refuses_unfitted_unsavable_and_existing(tmp_path, cohort, fitted):
 
 
 def test_settings_objects_in_params_are_saved_as_json(tmp_path, cohort):
-    from lnfusion.data.transforms import AugmentConfig
+    from lnfusion.data.augment import AugmentConfig
 
     aug = AugmentConfig()
     model = LateFusionClassifier(branches=_tabular_branches(), cv=2, progress=False,

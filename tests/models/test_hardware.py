@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lnfusion.exceptions import ConfigError, LnfusionError  # noqa: E402
-from lnfusion.models.training import resolve_device, resolve_precision  # noqa: E402
+from lnfusion.models.hardware import resolve_device, resolve_precision  # noqa: E402
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 

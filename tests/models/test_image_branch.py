@@ -43,7 +43,7 @@ def test_fit_predict_shapes_and_missing_rows(toy_cohort, fitted_cdfi):
 
 def test_node_prediction_is_mean_logit(toy_cohort, fitted_cdfi, fast):
     from lnfusion.models.image_branch import decode_images
-    from lnfusion.models.training import predict_batches
+    from lnfusion.models.inference import predict_batches
 
     clf = ImageBranchClassifier("bmode", **dict(fast, epochs=1)).fit(toy_cohort)
     images = decode_images(toy_cohort, "bmode", 32, in_chans=1)

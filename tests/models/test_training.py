@@ -7,16 +7,15 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("timm")
 
-from lnfusion.data.transforms import AugmentConfig  # noqa: E402
+from lnfusion.data.augment import AugmentConfig, augment_batch  # noqa: E402
 from lnfusion.exceptions import ConfigError  # noqa: E402
 from lnfusion.models.encoders import create_encoder  # noqa: E402
+from lnfusion.models.inference import mean_by_node  # noqa: E402
 from lnfusion.models.training import (  # noqa: E402
     ImageSet,
     TrainConfig,
     TrainingInterrupted,
-    augment_batch,
     lr_at,
-    mean_by_node,
     train_model,
 )
 

@@ -6,7 +6,8 @@ nodes with :class:`shap.GradientExplainer` (expected gradients, an
 approximation of SHAP values that integrates gradients between the image and a
 small background set drawn from the cohort).  The per-pixel values are summed
 over colour channels and mapped back through the preprocessing (pad removal,
-resize, ROI placement) onto the original image grid, preserving their sum.
+resize, ROI placement: :func:`lnfusion.data.geometry.input_to_image`) onto the
+original image grid, preserving their sum.
 
 :func:`gradcam_attributions` wraps :func:`lnfusion.explain.gradcam.grad_cam`
 so both methods return the same :class:`~lnfusion.explain.attribution.ImageAttribution`.
@@ -25,48 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lnfusion.data import Cohort
     from lnfusion.models.image_branch import ImageBranchClassifier
 
-__all__ = ["image_shap", "gradcam_attributions", "to_original_grid"]
-
-
-def to_original_grid(values: np.ndarray, shape: tuple[int, int], roi: Sequence[int] | None,
-                     image_size: int) -> np.ndarray:
-    """Map a signed ``(image_size, image_size)`` map of the network input onto the original image.
-
-    Removes the padding, resizes the rest to the ROI (bilinear), places it in a
-    zero ``(H, W)`` array and rescales it so that its sum equals the sum over
-    the image part of the input (the padding holds no image).
-
-    Parameters
-    ----------
-    values : ndarray (image_size, image_size)
-    shape : (H, W)
-        Original image size.
-    roi : (x0, y0, x1, y1) or None
-        The crop the network saw.
-    image_size : int
-
-    Returns
-    -------
-    ndarray, float32 (H, W)
-    """
-    import torch
-    import torch.nn.functional as F
-
-    from lnfusion.explain.gradcam import padded_geometry
-
-    h, w = shape
-    x0, y0, x1, y1 = (0, 0, w, h) if roi is None else (
-        max(int(roi[0]), 0), max(int(roi[1]), 0), min(int(roi[2]), w), min(int(roi[3]), h))
-    top, left, nh, nw = padded_geometry(y1 - y0, x1 - x0, image_size)
-    inner = np.ascontiguousarray(values[top:top + nh, left:left + nw], dtype=np.float32)
-    resized = F.interpolate(torch.from_numpy(inner)[None, None], size=(y1 - y0, x1 - x0),
-                            mode="bilinear", align_corners=False)[0, 0].numpy()
-    total, now = float(inner.sum()), float(resized.sum())
-    if now != 0.0 and np.isfinite(total / now):
-        resized = resized * np.float32(total / now)
-    out = np.zeros((h, w), dtype=np.float32)
-    out[y0:y1, x0:x1] = resized
-    return out
+__all__ = ["image_shap", "gradcam_attributions"]
 
 
 def _rows(cohort: Cohort, indices: Sequence[int] | None) -> np.ndarray:
@@ -136,10 +96,11 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
     import shap
     import torch
 
+    from lnfusion.data.geometry import input_to_image
     from lnfusion.data.imageio import image_size as read_size
     from lnfusion.explain.gradcam import _targets
     from lnfusion.models.image_branch import decode_images
-    from lnfusion.models.training import BatchPreparer
+    from lnfusion.models.inference import BatchPreparer
 
     branch._check_fitted()
     if n_background < 1 or nsamples < 1:
@@ -201,7 +162,8 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
         results.append(ImageAttribution(
             node=labels[row], row=row, image_index=j, modality=modality, method="shap",
             target=str(branch.classes_[targets[i]]), image_path=str(path),
-            heatmap=to_original_grid(maps[i], (size.height, size.width), roi, branch.image_size),
+            heatmap=input_to_image(maps[i], (size.height, size.width), roi, branch.image_size,
+                                   preserve_sum=True),
             roi=None if roi is None else tuple(int(v) for v in roi)))
     return results
 

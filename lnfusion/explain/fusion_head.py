@@ -21,131 +21,30 @@ each node's fused prediction for each class?  Two exact methods:
     uniform distribution for a head that returns NaN then).  A branch whose
     modality is missing for a node gets 0 for that node.
 
-Both satisfy local accuracy: ``base_values + values.sum(axis=1)`` equals the
-explained output for every node.
+Both return a :class:`~lnfusion.explain.explanation.ShapExplanation` whose
+features are the branches (``axes = ("node", "branch", "class")``), and both
+satisfy local accuracy: ``base_values + values.sum(axis=1)`` equals the
+explained output for every node.  The linear method also gives the values of
+the design columns as ``components`` (``components.groups`` names each
+column's branch).
 """
 from __future__ import annotations
 
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from lnfusion.exceptions import DataError, NotAvailableError, NotFittedError
+from lnfusion.exceptions import DataError, NotAvailableError, check_fitted
+from lnfusion.explain.explanation import ShapExplanation
 
-__all__ = ["ModalityShap", "fusion_shap", "head_shap", "model_head_inputs", "linear_head_shap",
+__all__ = ["fusion_shap", "head_shap", "model_head_inputs", "linear_head_shap",
            "coalition_shap"]
 
 _METHODS = ("auto", "linear", "coalitions")
-
-
-@dataclass(frozen=True, eq=False)
-class ModalityShap:
-    """Modality-level (branch-level) SHAP values of a fusion head.
-
-    Attributes
-    ----------
-    values : ndarray of shape (n_nodes, n_branches, n_classes)
-        Contribution of each branch to each class's output for each node.
-    base_values : ndarray of shape (n_classes,)
-        Output with no branch information (same for every node).
-    branch_names : tuple of str
-        Branch per second axis position (image modalities, then ``"tabular"``).
-    class_names : tuple of str
-    node_ids : tuple of str
-        Label per node (``patient`` or ``patient/node``).
-    output : {"logit", "probability"}
-        What is explained: the head's decision function or its probability.
-    method : {"linear", "coalitions"}
-    feature_values : ndarray of shape (n_nodes, n_design_columns, n_classes) or None
-        Per design-column SHAP values (linear head only).
-    feature_names, feature_branch : tuple of str or None
-        Design column names and the branch each belongs to (linear head only).
-    """
-
-    values: np.ndarray
-    base_values: np.ndarray
-    branch_names: tuple[str, ...]
-    class_names: tuple[str, ...]
-    node_ids: tuple[str, ...]
-    output: str
-    method: str
-    feature_values: np.ndarray | None = None
-    feature_names: tuple[str, ...] | None = None
-    feature_branch: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        n, b, k = self.values.shape
-        if (self.base_values.shape != (k,) or len(self.branch_names) != b
-                or len(self.class_names) != k or len(self.node_ids) != n):
-            raise DataError(
-                f"ModalityShap: inconsistent shapes: values {self.values.shape}, base_values "
-                f"{self.base_values.shape}, {len(self.branch_names)} branches, "
-                f"{len(self.class_names)} classes, {len(self.node_ids)} node ids")
-
-    def output_values(self) -> np.ndarray:
-        """Base value plus the sum over branches: the explained output, ``(n_nodes, n_classes)``."""
-        return self.base_values[None, :] + self.values.sum(axis=1)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Long table, one row per (node, branch, class): ``node``, ``branch``, ``class``, ``shap``."""
-        n, b, k = self.values.shape
-        return pd.DataFrame({
-            "node": np.repeat(np.asarray(self.node_ids, dtype=object), b * k),
-            "branch": np.tile(np.repeat(np.asarray(self.branch_names, dtype=object), k), n),
-            "class": np.tile(np.asarray(self.class_names, dtype=object), n * b),
-            "shap": self.values.reshape(-1),
-        })
-
-    def node_frame(self, i: int) -> pd.DataFrame:
-        """One node's values as a branch x class table."""
-        return pd.DataFrame(self.values[i], index=pd.Index(self.branch_names, name="branch"),
-                            columns=list(self.class_names))
-
-    def base_frame(self) -> pd.Series:
-        """Base value per class."""
-        return pd.Series(self.base_values, index=list(self.class_names), name="base_value")
-
-    def mean_abs(self) -> pd.DataFrame:
-        """Global importance: mean ``|SHAP|`` per branch (rows) and class (columns).
-
-        Column ``"all"`` is the sum over classes; rows sorted by it, most
-        important first.
-        """
-        table = pd.DataFrame(np.abs(self.values).mean(axis=0), index=list(self.branch_names),
-                             columns=list(self.class_names))
-        table["all"] = table.sum(axis=1)
-        table.index.name = "branch"
-        return table.sort_values("all", ascending=False, kind="stable")
-
-    def ranking(self, among: Sequence[str] | None = None) -> list[str]:
-        """Branches from most to least important (mean ``|SHAP|`` summed over classes).
-
-        Parameters
-        ----------
-        among : sequence of str, optional
-            Rank only these branches, e.g. ``cohort.modalities`` to rank the
-            image modalities without the clinical branch.
-        """
-        order = list(self.mean_abs().index)
-        if among is None:
-            return order
-        unknown = sorted(set(among) - set(self.branch_names))
-        if unknown:
-            raise DataError(f"unknown branch(es) {unknown}; branches: {list(self.branch_names)}")
-        return [b for b in order if b in set(among)]
-
-    def subset(self, rows: Sequence[int] | np.ndarray) -> ModalityShap:
-        """The explanation restricted to the nodes at integer positions ``rows``."""
-        rows = np.asarray(rows, dtype=int)
-        fv = None if self.feature_values is None else self.feature_values[rows]
-        return ModalityShap(self.values[rows], self.base_values, self.branch_names,
-                            self.class_names, tuple(self.node_ids[i] for i in rows), self.output,
-                            self.method, fv, self.feature_names, self.feature_branch)
+_AXES = ("node", "branch", "class")
 
 
 # --------------------------------------------------------------------------------------
@@ -268,7 +167,7 @@ def _head_predict(head: Any):
 
 
 def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[str] | None = None,
-              node_ids: Sequence[str] | None = None, method: str = "auto") -> ModalityShap:
+              node_ids: Sequence[str] | None = None, method: str = "auto") -> ShapExplanation:
     """Modality-level SHAP values of a fitted fusion head for the inputs ``Z``.
 
     Parameters
@@ -290,7 +189,9 @@ def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[s
 
     Returns
     -------
-    ModalityShap
+    ShapExplanation
+        Features = branches, outputs = classes, instances = nodes;
+        ``output`` is ``"logit"`` (linear) or ``"probability"`` (coalitions).
 
     Raises
     ------
@@ -301,8 +202,7 @@ def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[s
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if not hasattr(head, "branch_names_"):
-        raise NotFittedError(f"This {type(head).__name__} instance is not fitted yet; call fit first")
+    check_fitted(head, "branch_names_")
     branch_names = tuple(str(b) for b in head.branch_names_)
     missing = [b for b in branch_names if b not in Z]
     if missing:
@@ -324,15 +224,17 @@ def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[s
                 f"fusion head {type(head).__name__} is not linear in a design matrix; "
                 "use method='coalitions'")
         values, base, feat, fnames, fbranch = linear_head_shap(head, Z, branch_names)
-        return ModalityShap(values, base, branch_names, class_names, node_ids, "logit", "linear",
-                            feat, fnames, fbranch)
+        columns = ShapExplanation(feat, base, fnames, class_names, node_ids, output="logit",
+                                  method="linear", axes=("node", "column", "class"), groups=fbranch)
+        return ShapExplanation(values, base, branch_names, class_names, node_ids, output="logit",
+                               method="linear", axes=_AXES, components=columns)
     values, base = coalition_shap(_head_predict(head), Z, branch_names, len(class_names))
-    return ModalityShap(values, base, branch_names, class_names, node_ids, "probability",
-                        "coalitions")
+    return ShapExplanation(values, base, branch_names, class_names, node_ids, output="probability",
+                           method="coalitions", axes=_AXES)
 
 
 def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.ndarray] | None = None,
-                node_ids: Sequence[str] | None = None, method: str = "auto") -> ModalityShap:
+                node_ids: Sequence[str] | None = None, method: str = "auto") -> ShapExplanation:
     """Modality-level SHAP values of a fitted :class:`~lnfusion.fusion.LateFusionClassifier`.
 
     Parameters
@@ -351,7 +253,7 @@ def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.
 
     Returns
     -------
-    ModalityShap
+    ShapExplanation
         ``values`` (n_nodes, n_branches, n_classes) and ``base_values``
         (n_classes,), local-accurate for every node.
 
@@ -360,9 +262,8 @@ def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.
     NotFittedError
         The model is not fitted.
     """
-    head = getattr(model, "head_", None)
-    if head is None:
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; call fit first")
+    check_fitted(model, "head_")
+    head = model.head_
     if head_inputs is None:
         if cohort is None:
             raise DataError("fusion_shap: pass a cohort or head_inputs")

@@ -8,179 +8,28 @@ models).  The explained output is XGBoost's raw margin (log-odds scale) for
 each class: ``base_values[c] + values[i, :, c].sum() == margin[i, c]``; the
 softmax of the margins is XGBoost's predicted probability.
 
-For shap's own plots, :meth:`TabularShap.explanation` returns one
-:class:`shap.Explanation` per class (``shap.plots.beeswarm``, ``bar``,
-``waterfall`` accept it as they are).
+The result is a :class:`~lnfusion.explain.explanation.ShapExplanation`
+(features = descriptors, outputs = classes); for shap's own plots,
+``result.to_shap(class_)`` returns one :class:`shap.Explanation` per class
+(``shap.plots.beeswarm``, ``bar``, ``waterfall`` accept it as they are).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from lnfusion.exceptions import DataError, LnfusionError, NotAvailableError, NotFittedError
+from lnfusion.exceptions import DataError, NotAvailableError, NotFittedError
+from lnfusion.explain.explanation import ShapExplanation, ShapShapeError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import shap
     import xgboost
 
-__all__ = ["TabularShap", "tabular_shap", "normalize_shap_output", "ShapShapeError"]
+__all__ = ["tabular_shap", "normalize_shap_output", "ShapShapeError"]
 
 _BACKENDS = ("shap", "xgboost")
-
-
-class ShapShapeError(LnfusionError, ValueError):
-    """SHAP values came back in a shape that cannot be mapped to (samples, features, classes)."""
-
-
-@dataclass(frozen=True, eq=False)
-class TabularShap:
-    """TreeSHAP values of a tabular model for every class.
-
-    Attributes
-    ----------
-    values : ndarray of shape (n_samples, n_features, n_classes)
-        SHAP value of each feature for each sample and class (raw-margin scale).
-    base_values : ndarray of shape (n_classes,)
-        Expected margin per class (the same for every sample).
-    data : DataFrame of shape (n_samples, n_features)
-        The features exactly as fed to the model; its index names the samples.
-    class_names : tuple of str
-        Class name per last axis position.
-    output : str
-        What is explained: ``"margin"`` (XGBoost raw margin, log-odds scale).
-    display_data : DataFrame or None
-        The features as a reader knows them (e.g. ordinal descriptors as their
-        levels rather than the level index the model sees); default ``data``.
-    """
-
-    values: np.ndarray
-    base_values: np.ndarray
-    data: pd.DataFrame
-    class_names: tuple[str, ...]
-    output: str = "margin"
-    display_data: pd.DataFrame | None = None
-
-    def __post_init__(self) -> None:
-        n, f, k = self.values.shape
-        if (self.base_values.shape != (k,) or self.data.shape != (n, f) or len(self.class_names) != k
-                or (self.display_data is not None and self.display_data.shape != (n, f))):
-            raise ShapShapeError(
-                f"TabularShap: inconsistent shapes: values {self.values.shape}, base_values "
-                f"{self.base_values.shape}, data {self.data.shape}, {len(self.class_names)} class names"
-                + ("" if self.display_data is None else f", display_data {self.display_data.shape}"))
-
-    @property
-    def _display(self) -> pd.DataFrame:
-        return self.data if self.display_data is None else self.display_data
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        """Feature (column) names, aligned with ``values``' second axis."""
-        return tuple(str(c) for c in self.data.columns)
-
-    def output_values(self) -> np.ndarray:
-        """Base value plus the sum of SHAP values: the explained margin, shape (n_samples, n_classes)."""
-        return self.base_values[None, :] + self.values.sum(axis=1)
-
-    def class_index(self, class_: int | str) -> int:
-        """Position of ``class_`` (a name or an index) on the class axis."""
-        if isinstance(class_, (int, np.integer)) and not isinstance(class_, bool):
-            if not 0 <= int(class_) < len(self.class_names):
-                raise DataError(f"class index {class_} out of range 0..{len(self.class_names) - 1}")
-            return int(class_)
-        try:
-            return self.class_names.index(str(class_))
-        except ValueError:
-            raise DataError(
-                f"unknown class {class_!r}; expected one of {list(self.class_names)}") from None
-
-    def explanation(self, class_: int | str) -> shap.Explanation:
-        """One class's values as a :class:`shap.Explanation` for shap's plots.
-
-        Categorical features are given as their category codes in ``data``
-        (NaN when missing, so colour scales work) and as their labels in
-        ``display_data`` (ordinal descriptors as their levels).
-        """
-        import shap
-
-        c = self.class_index(class_)
-        numeric = _numeric_view(self.data)
-        display = self._display.astype(object).to_numpy()
-        return shap.Explanation(
-            values=self.values[:, :, c].copy(),
-            base_values=np.full(len(self.data), self.base_values[c]),
-            data=numeric,
-            display_data=display,
-            feature_names=list(self.feature_names),
-            instance_names=[str(i) for i in self.data.index],
-            output_names=self.class_names[c],
-        )
-
-    def explanations(self) -> dict[str, shap.Explanation]:
-        """:meth:`explanation` for every class, keyed by class name."""
-        return {name: self.explanation(i) for i, name in enumerate(self.class_names)}
-
-    def mean_abs(self) -> pd.DataFrame:
-        """Global importance: mean ``|SHAP|`` per feature (rows) and class (columns).
-
-        A column ``"all"`` holds the sum over classes; rows are sorted by it,
-        most important first.
-        """
-        table = pd.DataFrame(np.abs(self.values).mean(axis=0), index=list(self.feature_names),
-                             columns=list(self.class_names))
-        table["all"] = table.sum(axis=1)
-        table.index.name = "feature"
-        return table.sort_values("all", ascending=False, kind="stable")
-
-    def sample(self, i: int, class_: int | str) -> pd.DataFrame:
-        """One sample's contributions to one class, largest ``|SHAP|`` first.
-
-        Returns a DataFrame with columns ``feature``, ``value`` (the feature's
-        value for that sample, as in ``display_data``) and ``shap``.
-        """
-        c = self.class_index(class_)
-        row = self._display.iloc[i]
-        out = pd.DataFrame({"feature": list(self.feature_names),
-                            "value": [row.iloc[j] for j in range(len(row))],
-                            "shap": self.values[i, :, c]})
-        order = np.argsort(-np.abs(out["shap"].to_numpy()), kind="stable")
-        return out.iloc[order].reset_index(drop=True)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Long table: one row per (sample, feature, class) with columns
-        ``sample``, ``feature``, ``class``, ``shap``."""
-        n, f, k = self.values.shape
-        return pd.DataFrame({
-            "sample": np.repeat(np.asarray(self.data.index, dtype=object), f * k),
-            "feature": np.tile(np.repeat(np.asarray(self.feature_names, dtype=object), k), n),
-            "class": np.tile(np.asarray(self.class_names, dtype=object), n * f),
-            "shap": self.values.reshape(-1),
-        })
-
-    def subset(self, rows: Sequence[int] | np.ndarray) -> TabularShap:
-        """The explanation restricted to the samples at integer positions ``rows``."""
-        rows = np.asarray(rows, dtype=int)
-        return TabularShap(self.values[rows], self.base_values, self.data.iloc[rows],
-                           self.class_names, self.output,
-                           None if self.display_data is None else self.display_data.iloc[rows])
-
-
-def _numeric_view(frame: pd.DataFrame) -> np.ndarray:
-    """The features as floats: category codes for categorical columns (NaN when missing)."""
-    numeric = np.empty(frame.shape, dtype=float)
-    for j, col in enumerate(frame.columns):
-        s = frame[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            codes = s.cat.codes.to_numpy().astype(float)
-            codes[codes < 0] = np.nan
-            numeric[:, j] = codes
-        else:
-            numeric[:, j] = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-    return numeric
 
 
 def _resolve_model(model: Any, data: Any) -> tuple[xgboost.Booster, pd.DataFrame | np.ndarray,
@@ -196,7 +45,7 @@ def _resolve_model(model: Any, data: Any) -> tuple[xgboost.Booster, pd.DataFrame
         try:
             booster = model.get_booster()
         except Exception as exc:  # xgboost raises its own NotFittedError type
-            raise NotFittedError(f"{type(model).__name__} is not fitted; call fit first") from exc
+            raise NotFittedError.for_estimator(model) from exc
     elif hasattr(model, "feature_frame") and hasattr(model, "get_params"):  # TabularClassifier
         booster = model.booster_  # raises NotFittedError / NotAvailableError (not XGBoost)
         present = getattr(model, "classes_present_", None)
@@ -267,7 +116,7 @@ def normalize_shap_output(values: Any, base_values: Any, n_samples: int,
 
 
 def tabular_shap(model: Any, data: Any, *, class_names: Sequence[str] | None = None,
-                 backend: str = "shap") -> TabularShap:
+                 backend: str = "shap") -> ShapExplanation:
     """TreeSHAP values of an XGBoost model for every class, in one fixed shape.
 
     Parameters
@@ -288,9 +137,11 @@ def tabular_shap(model: Any, data: Any, *, class_names: Sequence[str] | None = N
 
     Returns
     -------
-    TabularShap
+    ShapExplanation
         ``values`` of shape ``(n_samples, n_features, n_classes)``, ``base_values``
-        of shape ``(n_classes,)``; the explained output is the raw margin.
+        of shape ``(n_classes,)``; the explained output is the raw margin
+        (``output="margin"``, ``method="treeshap"``); ``data`` is the model's
+        feature table, ``display_data`` the descriptors as read.
         A TabularClassifier trained without some class explains only the
         classes it saw (``classes_[classes_present_]``).
 
@@ -329,5 +180,7 @@ def tabular_shap(model: Any, data: Any, *, class_names: Sequence[str] | None = N
         raise DataError(f"tabular_shap: the model explains {k} classes, got {len(names)} class names")
     if display is not None:
         display.index = frame.index
-    return TabularShap(values=values, base_values=base, data=frame,
-                       class_names=tuple(str(c) for c in names), display_data=display)
+    return ShapExplanation(values=values, base_values=base, feature_names=tuple(frame.columns),
+                           output_names=tuple(str(c) for c in names), data=frame,
+                           display_data=display, output="margin", method="treeshap",
+                           axes=("sample", "feature", "class"))

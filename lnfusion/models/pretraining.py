@@ -25,13 +25,13 @@ import json
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from lnfusion.data.pretrain_data import PretrainData, file_sha256, load_pretrain_data
 from lnfusion.exceptions import ConfigError, DataError, PersistenceError
 from lnfusion.io import atomic_dir, atomic_write_text
 from lnfusion.models.checkpoint import save_tensors
@@ -46,162 +46,6 @@ __all__ = ["PretrainData", "load_pretrain_data", "file_sha256", "pretrain", "rea
            "compare_pretraining", "evaluate_proba", "simclr_objective"]
 
 METHODS = ("supervised", "simclr")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-@dataclass
-class PretrainData:
-    """Images (decoded at the training size) with their labels and provenance.
-
-    Attributes
-    ----------
-    images : np.ndarray
-        uint8 ``(N, C, S, S)``.
-    labels : np.ndarray
-        int64 ``(N,)``.
-    classes : list of str
-        Label names.
-    sha256 : list of str
-        Digest of each image: of the file's bytes for files, of the array's bytes
-        (``uint8``, C order) for ``.npz`` images.
-    sources : list of str
-        File path, or ``"<npz>:<split>[<index>]"``.
-    description : dict
-        ``kind``, ``path``, ``split`` and counts (JSON-serialisable).
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    classes: list[str]
-    sha256: list[str]
-    sources: list[str]
-    description: dict[str, Any]
-
-
-def _decode_arrays(arrays: Iterable[np.ndarray], n: int, image_size: int, colour: bool, in_chans: int,
-                   progress: bool) -> np.ndarray:
-    from tqdm.auto import tqdm
-
-    from lnfusion.data.transforms import build_transform
-
-    transform = build_transform(colour, image_size, mean=[0.0] * in_chans, std=[1.0] * in_chans,
-                                in_chans=in_chans, train=False)
-    out = np.empty((n, in_chans, image_size, image_size), dtype=np.uint8)
-    for i, arr in enumerate(tqdm(arrays, total=n, desc="decode", disable=not progress, leave=False)):
-        out[i] = (transform(arr) * 255.0).round_().clamp_(0, 255).byte().numpy()
-    return out
-
-
-def load_pretrain_data(dataset: Any, *, image_size: int, colour: bool = False, split: str = "train",
-                       modality: str | None = None, exclude: Iterable[str] | None = None,
-                       progress: bool = False) -> PretrainData:
-    """Read a pre-training dataset: a folder of class folders, a MedMNIST ``.npz`` or a Cohort.
-
-    Parameters
-    ----------
-    dataset : path-like or Cohort
-        ``.npz`` file (MedMNIST), a folder whose sub-folders are classes (files
-        containing ``_mask`` in their name are skipped, as BUSI's masks), or a
-        :class:`~lnfusion.data.Cohort` (with ``modality``).
-    image_size : int
-        Side of the decoded images.
-    colour : bool
-        Keep RGB (3 channels) instead of greyscale (1 channel).
-    split : str
-        ``.npz`` split to use (``"train"``; ``"train+val"`` joins two).
-    modality : str, optional
-        Modality of a Cohort (default: its first).
-    exclude : iterable of str, optional
-        SHA-256 digests of images to leave out.
-    progress : bool
-        Show a progress bar while decoding.
-
-    Returns
-    -------
-    PretrainData
-    """
-    from lnfusion.data import Cohort
-    from lnfusion.data.imageio import IMAGE_SUFFIXES, read_image
-    from lnfusion.data.layouts import read_medmnist_npz
-
-    in_chans = 3 if colour else 1
-    excluded = set(exclude or ())
-    mode = "rgb" if colour else "grey"
-    if isinstance(dataset, Cohort):
-        modality = modality or dataset.modalities[0]
-        pairs = [(p, roi, int(y)) for paths, rois, y in zip(dataset.images(modality), dataset.rois(modality),
-                                                             dataset.y) for p, roi in zip(paths, rois)]
-        classes = [str(c) for c in dataset.classes]
-        desc = {"kind": "cohort", "path": str(getattr(dataset, "source", "")), "modality": modality,
-                "split": None}
-        files = [(Path(p), y, roi) for p, roi, y in pairs]
-    else:
-        path = Path(dataset)
-        if path.suffix == ".npz":
-            data = read_medmnist_npz(path)
-            parts = split.split("+")
-            unknown = [s for s in parts if s not in data]
-            if unknown:
-                raise ConfigError(f"{path}: split(s) {unknown} not in the file; it has {sorted(data)}")
-            arrays, labels, sources, digests = [], [], [], []
-            for s in parts:
-                imgs, ys = data[s]
-                for i, (img, y) in enumerate(zip(imgs, ys)):
-                    digest = hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
-                    if digest in excluded:
-                        continue
-                    arrays.append(img)
-                    labels.append(int(y))
-                    sources.append(f"{path.name}:{s}[{i}]")
-                    digests.append(digest)
-            n_all = sum(len(data[s][1]) for s in parts)
-            classes = [str(k) for k in range(int(max(max(labels, default=0), 0)) + 1)]
-            images = _decode_arrays(arrays, len(arrays), image_size, colour, in_chans, progress)
-            return PretrainData(images, np.asarray(labels, np.int64), classes, digests, sources,
-                                {"kind": "medmnist-npz", "path": str(path), "split": split,
-                                 "n_images": len(arrays), "n_excluded": n_all - len(arrays)})
-        if not path.is_dir():
-            raise DataError(f"{path}: pre-training dataset not found; expected a folder of class "
-                            "folders, a MedMNIST .npz file or a Cohort")
-        class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if not class_dirs:
-            raise DataError(f"{path}: no class sub-folders; expected ImageFolder layout "
-                            "(one folder per class holding images)")
-        classes = [d.name for d in class_dirs]
-        files = [(f, k, None) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir())
-                 if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and "_mask" not in f.stem
-                 and not f.name.startswith(".")]
-        desc = {"kind": "folder", "path": str(path), "split": None}
-    keep, digests = [], []
-    for f, y, roi in files:
-        digest = file_sha256(f)
-        if digest not in excluded:
-            keep.append((f, y, roi))
-            digests.append(digest)
-    if not keep:
-        raise DataError(f"{desc['path']}: no image left to pre-train on "
-                        f"({len(files)} found, {len(files) - len(keep)} excluded)")
-
-    def arrays():
-        for f, _, roi in keep:
-            arr = read_image(f, mode=mode)
-            if roi is not None:
-                x0, y0, x1, y1 = roi
-                arr = arr[y0:y1, x0:x1]
-            yield arr
-
-    images = _decode_arrays(arrays(), len(keep), image_size, colour, in_chans, progress)
-    desc.update(n_images=len(keep), n_excluded=len(files) - len(keep))
-    return PretrainData(images, np.asarray([y for _, y, _ in keep], np.int64), classes, digests,
-                        [str(f) for f, _, _ in keep], desc)
 
 
 def simclr_objective(temperature: float = 0.2):
@@ -288,8 +132,8 @@ def pretrain(dataset: Any, backbone: str = "resnet18", image_size: int = 128, ep
     import timm
     import torch
 
-    from lnfusion import __version__
-    from lnfusion.data.transforms import AugmentConfig
+    from lnfusion._version import __version__
+    from lnfusion.data.augment import AugmentConfig
     from lnfusion.models.encoders import create_encoder, resolve_data_config
     from lnfusion.models.training import ImageSet, TrainConfig, supervised_objective, train_model
 

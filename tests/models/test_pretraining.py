@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lnfusion.models.encoders import EncoderMismatchError, create_encoder  # noqa: E402
-from lnfusion.models.pretrain import (  # noqa: E402
+from lnfusion.models.pretraining import (  # noqa: E402
     compare_pretraining,
     file_sha256,
     load_pretrain_data,

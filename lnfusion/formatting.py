@@ -1,6 +1,9 @@
-"""Text rendering of evaluation tables: numbers, p-values, Markdown and HTML.
+"""Text rendering of result tables: numbers, p-values, intervals, Markdown, HTML and JSON.
 
 Only presentation lives here; the numbers themselves stay in tidy DataFrames.
+One formatter per kind of number, shared by every table lnfusion prints
+(Table 1, evaluation reports, plot labels).  Imports numpy and pandas only, so
+:mod:`lnfusion.stats` can use it and stay standalone.
 """
 from __future__ import annotations
 
@@ -10,12 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_number", "format_pval", "format_ci", "format_range", "markdown_table", "html_table",
+__all__ = ["format_number", "format_pvalue", "format_ci", "format_range", "markdown_table", "html_table",
            "table_to_json", "table_from_json", "jsonable"]
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, ``pd.NA`` or ``NaT`` (but never a container)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-like: not a missing scalar
+        return False
 
 
 def format_number(value: Any, digits: int = 3) -> str:
@@ -27,12 +36,23 @@ def format_number(value: Any, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def format_pval(p: Any) -> str:
-    """p-value as journals print it: ``<0.001`` below 0.001, else three decimals."""
+def format_pvalue(p: Any, digits: int = 3, missing: str = "–") -> str:
+    """p-value as journals print it: ``<0.001`` below ``10**-digits``, else ``digits`` decimals.
+
+    Parameters
+    ----------
+    p : float
+        The p-value.
+    digits : int, default 3
+        Decimals shown; values below ``10**-digits`` print as ``<0.001`` (for 3).
+    missing : str, default "–"
+        Text for a missing p-value (``None`` or NaN); Table 1 leaves the cell empty.
+    """
     if _missing(p):
-        return "–"
+        return missing
     p = float(p)
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    floor = 10 ** (-digits)
+    return f"<{floor:.{digits}f}" if p < floor else f"{p:.{digits}f}"
 
 
 def format_ci(estimate: Any, low: Any, high: Any, digits: int = 3) -> str:
