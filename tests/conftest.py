@@ -67,7 +67,7 @@ class DemoFit:
 @pytest.fixture(scope="session")
 def demo_fitted(demo_small, tmp_path_factory) -> DemoFit:
     """One small fused model on the demo cohort, fitted and saved once per session."""
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     pytest.importorskip("timm")
     pytest.importorskip("xgboost")
     from lnfusion.data import split_patients
@@ -75,6 +75,11 @@ def demo_fitted(demo_small, tmp_path_factory) -> DemoFit:
 
     split = split_patients(demo_small.y, demo_small.groups, test_size=0.3, random_state=0)
     train, test = demo_small.subset(split.train), demo_small.subset(split.test)
-    model = LateFusionClassifier(**DEMO_FIT).fit(train)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)   # tiny networks (see one_torch_thread)
+    try:
+        model = LateFusionClassifier(**DEMO_FIT).fit(train)
+    finally:
+        torch.set_num_threads(before)
     model_dir = model.save(tmp_path_factory.mktemp("demo_fitted") / "model")
     return DemoFit(cohort=demo_small, train=train, test=test, model=model, model_dir=model_dir)

@@ -17,6 +17,7 @@ def test_readme_names_the_two_setup_commands():
 
 
 @pytest.mark.e2e
+@pytest.mark.usefixtures("one_torch_thread")
 def test_readme_quickstart_runs(tmp_path, monkeypatch, capsys):
     blocks = _python_blocks(README.read_text())
     assert len(blocks) == 1, "the README has exactly one quickstart block"

@@ -11,6 +11,7 @@ from lnfusion.cli.demo_cmd import STEPS
 
 
 @pytest.mark.e2e
+@pytest.mark.usefixtures("one_torch_thread")
 def test_demo_command_reuses_cohort_and_writes_outputs(demo_root, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(demo_root, out / "cohort")   # same settings: the step reuses it

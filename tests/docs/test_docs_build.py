@@ -135,7 +135,9 @@ def test_code_blocks_run(page: str, tmp_path: Path):
     assert blocks, f"docs/{page} shows no Python code"
     script = tmp_path / "page.py"
     script.write_text("\n\n".join(blocks), encoding="utf-8")
-    env = {**os.environ, "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    # one torch/XGBoost thread (unless set), as for the notebooks: tiny networks, busy machines
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"docs/{page} code failed:\n{proc.stderr[-4000:]}"

@@ -57,7 +57,9 @@ def _check_budget(name: str, wall: float, cpu: float | None) -> None:
 
 
 def _run_env() -> dict[str, str]:
-    env = {**os.environ, "LNFUSION_PRESET": PRESET, "HF_HUB_OFFLINE": "1",
+    # OMP_NUM_THREADS=1 (unless set): one torch/XGBoost thread for the small preset's tiny
+    # networks, which gain little from a second one, and spinning threads waste a busy machine
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "LNFUSION_PRESET": PRESET, "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("JUPYTER_PLATFORM_DIRS", None)
     return env
@@ -72,7 +74,7 @@ def kernel_name(tmp_path_factory) -> str:
     spec_dir = jupyter_path / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
     env = {k: v for k, v in _run_env().items() if k in ("LNFUSION_PRESET", "HF_HUB_OFFLINE",
-                                                       "PYTHONPATH")}
+                                                       "PYTHONPATH", "OMP_NUM_THREADS")}
     # inline figures in notebooks, whatever MPLBACKEND the test session uses
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     # `!lnfusion ...` shell cells find this interpreter's console scripts
