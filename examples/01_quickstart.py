@@ -7,7 +7,7 @@ Run: ``python examples/01_quickstart.py --out quickstart``.
 """
 from __future__ import annotations
 
-from _common import image_params, parse_args
+from _common import parse_args
 
 from lnfusion.data import split_patients
 from lnfusion.datasets import make_demo_cohort, write_contact_sheet
@@ -25,13 +25,13 @@ print(cohort.summary().to_text())
 split = split_patients(cohort.y, cohort.groups, test_size=0.3, random_state=0)
 train, test = cohort.subset(split.train), cohort.subset(split.test)
 
+# the preset's backbone, image_params and cv (lnfusion.datasets.PRESETS)
 model = LateFusionClassifier(modalities=("bmode", "cdfi", "elasto"), tabular="xgboost",
-                             backbone=args.training["backbone"], image_params=image_params(args),
-                             head="stacking", cv=args.training["cv"], random_state=0,
+                             head="stacking", **args.model_params, random_state=0,
                              progress=False).fit(train)
 model.save(args.out / "model", overwrite=True)
 
-result = evaluate(model, test, n_boot=args.training["n_boot"], title="Held-out patients")
+result = evaluate(model, test, n_boot=args.n_boot, title="Held-out patients")
 print("\n" + result.summary[["model", "n", "macro_auc", "macro_auc_ci_low", "macro_auc_ci_high",
                              "accuracy"]].round(3).to_string(index=False))
 

@@ -24,7 +24,8 @@ args = parse_args(__doc__.splitlines()[0], extra={
     "--pretrain-data": dict(type=Path, default=None,
                             help="MedMNIST .npz or ImageFolder folder (default: simulated stand-in)"),
     "--modality": dict(default="elasto", choices=("bmode", "cdfi", "elasto"))})
-settings = args.training
+backbone = args.model_params["backbone"]
+image_size, epochs = (args.model_params["image_params"][k] for k in ("image_size", "epochs"))
 cohort = make_demo_cohort(args.out / "cohort", preset=args.preset, overwrite=True)
 split = split_patients(cohort.y, cohort.groups, test_size=0.3, random_state=0)
 train, test = cohort.subset(split.train), cohort.subset(split.test)
@@ -34,8 +35,8 @@ if data is None:  # stand-in: other simulated patients (another seed), B-mode im
     data = make_demo_cohort(args.out / "standin", preset=args.preset, seed=12345, overwrite=True)
     extra = {"modality": "bmode"}
 test_digests = {file_sha256(p) for m in test.modalities for paths in test.images(m) for p in paths}
-checkpoint = pretrain(data, backbone=settings["backbone"], image_size=settings["image_size"],
-                      epochs=settings["epochs"], out_dir=args.out / "pretrained",
+checkpoint = pretrain(data, backbone=backbone, image_size=image_size,
+                      epochs=epochs, out_dir=args.out / "pretrained",
                       exclude=test_digests, progress=False, overwrite=True, **extra)
 seen = read_pretrain_hashes(checkpoint)
 assert not seen & test_digests
@@ -43,8 +44,8 @@ print(f"pre-trained on {len(seen)} images ({data if args.pretrain_data else 'sta
       f"none of the {len(test_digests)} test images among them")
 
 arms = compare_pretraining(train, test, args.modality, pretrained=checkpoint,
-                           backbone=settings["backbone"], image_size=settings["image_size"],
-                           epochs=settings["epochs"], progress=False, random_state=0)
+                           backbone=backbone, image_size=image_size,
+                           epochs=epochs, progress=False, random_state=0)
 arms.to_csv(args.out / "ablation.csv", index=False)
 print(arms[["init", "auc", "auc_ci_low", "auc_ci_high", "accuracy", "fit_seconds"]]
       .round(3).to_string(index=False))

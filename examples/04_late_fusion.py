@@ -8,7 +8,7 @@ Run: ``python examples/04_late_fusion.py --out by_site``.
 from __future__ import annotations
 
 import pandas as pd
-from _common import image_params, parse_args
+from _common import parse_args
 
 from lnfusion.datasets import make_demo_cohort
 from lnfusion.evaluation import validate_by_site
@@ -18,11 +18,10 @@ args = parse_args(__doc__.splitlines()[0], extra={
     "--head": dict(default="stacking", choices=("stacking", "mean", "weighted", "mlp"))})
 cohort = make_demo_cohort(args.out / "cohort", preset=args.preset, overwrite=True)
 modalities = ("elasto",) if args.preset == "small" else ("bmode", "cdfi", "elasto")
-model = LateFusionClassifier(modalities=modalities, backbone=args.training["backbone"],
-                             image_params=image_params(args), tabular="xgboost", head=args.head,
-                             cv=args.training["cv"], random_state=0, progress=False)
+model = LateFusionClassifier(modalities=modalities, tabular="xgboost", head=args.head,
+                             **args.model_params, random_state=0, progress=False)
 
-by_site = validate_by_site(model, cohort, n_boot=args.training["n_boot"])
+by_site = validate_by_site(model, cohort, n_boot=args.n_boot)
 for site, result in by_site.sites.items():
     result.to_html(args.out / f"external_{site}.html")
 table = pd.DataFrame({site: r.summary.set_index("model")["macro_auc"]

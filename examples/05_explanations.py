@@ -7,7 +7,7 @@ Run: ``python examples/05_explanations.py --out explanations``.
 from __future__ import annotations
 
 import numpy as np
-from _common import image_params, parse_args
+from _common import parse_args
 
 from lnfusion.data import split_patients
 from lnfusion.datasets import make_demo_cohort
@@ -19,9 +19,8 @@ cohort = make_demo_cohort(args.out / "cohort", preset=args.preset, overwrite=Tru
 split = split_patients(cohort.y, cohort.groups, test_size=0.3, random_state=0)
 train, test = cohort.subset(split.train), cohort.subset(split.test)
 modalities = ("bmode", "elasto") if args.preset == "small" else ("bmode", "cdfi", "elasto")
-model = LateFusionClassifier(modalities=modalities, backbone=args.training["backbone"],
-                             image_params=image_params(args), cv=args.training["cv"],
-                             random_state=0, progress=False).fit(train)
+model = LateFusionClassifier(modalities=modalities, **args.model_params, random_state=0,
+                             progress=False).fit(train)
 
 patients = list(dict.fromkeys(test.groups))[:2]
 bundle = explain(model, test, patients=patients, image_method="gradcam")

@@ -32,6 +32,7 @@ __all__ = [
     "MissingImageError",
     "CorruptImageError",
     "ConfigError",
+    "ParameterError",
     "NotFittedError",
     "PersistenceError",
     "FormatVersionError",
@@ -132,6 +133,42 @@ class CorruptImageError(ImageError):
 
 class ConfigError(LnfusionError, ValueError):
     """A configuration file or parameter value is invalid."""
+
+
+class ParameterError(ConfigError, DataError):
+    """An estimator parameter has a value the estimator cannot use.
+
+    Raised by the estimators' ``_validate_params`` (called by ``fit``) and by
+    ``lnfusion train`` before anything is read.  Also a :class:`DataError`, which
+    is what earlier versions raised for bad :class:`~lnfusion.fusion.LateFusionClassifier`
+    settings.
+
+    Parameters
+    ----------
+    param : str
+        The parameter, in ``get_params`` vocabulary (``"cv"``, ``"bmode__epochs"``).
+    value : object
+        The value received.
+    expected : str
+        What the parameter accepts.
+    owner : str, optional
+        The estimator (class name) the parameter belongs to.
+    """
+
+    def __init__(self, param: str, value: object, expected: str, owner: str | None = None):
+        self.param = param
+        self.value = value
+        self.expected = expected
+        self.owner = owner
+        prefix = f"{owner} parameter " if owner else "parameter "
+        super().__init__(f"{prefix}{param}={value!r}: expected {expected}")
+
+    def __reduce__(self):  # picklable across joblib workers despite the custom signature
+        return type(self), (self.param, self.value, self.expected, self.owner)
+
+    def within(self, owner: str, prefix: str = "") -> ParameterError:
+        """The same error seen from an enclosing estimator (``prefix`` = ``"<branch>__"``)."""
+        return ParameterError(prefix + self.param, self.value, self.expected, owner)
 
 
 class NotFittedError(LnfusionError, AttributeError):

@@ -1,8 +1,7 @@
 """``lnfusion demo``: build the SIMULATED demo cohort and run the pipeline on it.
 
 The command is a list of steps (:data:`STEPS`), each a function of a shared
-:class:`DemoRun`; later steps (training, evaluation, report) append to the list.
-Steps in this version:
+:class:`DemoRun`, run in order:
 
 1. ``cohort``: write the demo cohort to ``OUT/cohort`` (reused when it exists with
    the same settings);
@@ -21,8 +20,10 @@ Steps in this version:
 7. ``explain``: SHAP (descriptors, modalities) and Grad-CAM for a few test patients;
 8. ``report``: ``OUT/report.html``, one self-contained page with all of the above.
 
-Training settings follow the preset (:data:`TRAINING`); ``--backbone``,
-``--image-size``, ``--epochs`` and ``--folds`` override them.
+Cohort and training settings follow the preset
+(:data:`lnfusion.datasets.presets.PRESETS`, the table the examples and notebooks
+use too); ``--backbone``, ``--image-size``, ``--epochs`` and ``--folds``
+override them.
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from lnfusion.datasets.presets import PRESETS, preset_settings
 
 __all__ = ["command", "DemoRun", "STEPS", "run_steps"]
 
@@ -57,8 +60,11 @@ class DemoRun:
         What the steps wrote: name -> path (printed at the end).
     summary : str
         Text summary of the cohort (set by the ``validate`` step).
-    training : dict
-        Training settings (backbone, image_size, epochs, cv, n_boot).
+    model_params : dict
+        :class:`~lnfusion.fusion.LateFusionClassifier` parameters (the preset's,
+        with the command-line overrides).
+    n_boot : int
+        Bootstrap resamples of the evaluation.
     table_one, model, test, evaluation, explanations
         Results of the later steps (Table 1, the fitted fusion model, the
         held-out cohort, its evaluation and its explanations).
@@ -74,21 +80,14 @@ class DemoRun:
     cohort: Any = None
     outputs: dict[str, Path] = field(default_factory=dict)
     summary: str = ""
-    training: dict[str, Any] = field(default_factory=dict)
+    model_params: dict[str, Any] = field(default_factory=dict)
+    n_boot: int = 1000
     table_one: Any = None
     model: Any = None
     test: Any = None
     evaluation: Any = None
     explanations: Any = None
 
-
-#: Training settings per preset.  "small": a tiny timm test network at 32 px, one epoch and
-#: one inner hold-out split (seconds; numbers near chance on 60 patients).  "default": resnet18
-#: at 64 px, 6 epochs, 3-fold out-of-fold stacking (tens of minutes on a 2-core CPU).
-TRAINING: dict[str, dict[str, Any]] = {
-    "small": dict(backbone="test_resnet", image_size=32, epochs=1, cv="holdout", n_boot=200),
-    "default": dict(backbone="resnet18", image_size=64, epochs=6, cv=3, n_boot=1000),
-}
 
 #: Descriptors shown in the demo's Table 1 (the study's significant ones first).
 TABLE_ONE_VARIABLES = {
@@ -103,8 +102,6 @@ def _same_settings(folder: Path, preset: str, seed: int) -> bool:
         saved = json.loads((folder / "demo_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    from lnfusion.datasets.demo import PRESETS
-
     wanted = PRESETS[preset]
     return (saved.get("seed") == seed and saved.get("n_patients") == wanted["n_patients"]
             and saved.get("image_size") == wanted["image_size"]
@@ -164,16 +161,16 @@ def step_train(run: DemoRun) -> None:
     from lnfusion.data import split_patients
     from lnfusion.fusion import LateFusionClassifier
 
-    t = run.training
     split = split_patients(run.cohort.y, run.cohort.groups, test_size=0.2, random_state=run.seed)
     train, run.test = run.cohort.subset(split.train), run.cohort.subset(split.test)
+    params = dict(run.model_params)
+    params["image_params"] = {**params.get("image_params", {}), "progress": False}
+    model = LateFusionClassifier(**params, random_state=run.seed, progress=run.progress)
+    p = model.get_params()   # every branch's settings, as bmode__epochs...
     run.echo(f"  {train.n_patients} training / {run.test.n_patients} held-out patients; "
-             f"{t['backbone']} at {t['image_size']} px, {t['epochs']} epochs, cv={t['cv']}")
-    run.model = LateFusionClassifier(
-        backbone=t["backbone"], cv=t["cv"], random_state=run.seed, progress=run.progress,
-        image_params={"image_size": t["image_size"], "epochs": t["epochs"],
-                      "progress": False},
-    ).fit(train)
+             f"{p['bmode__backbone']} at {p['bmode__image_size']} px, {p['bmode__epochs']} epochs, "
+             f"cv={model.cv}")
+    run.model = model.fit(train)
     run.outputs["model"] = run.model.save(run.out / "model", overwrite=True)
 
 
@@ -182,7 +179,7 @@ def step_evaluate(run: DemoRun) -> None:
     from lnfusion.evaluation import evaluate
     from lnfusion.io import atomic_write_text
 
-    run.evaluation = evaluate(run.model, run.test, n_boot=run.training["n_boot"],
+    run.evaluation = evaluate(run.model, run.test, n_boot=run.n_boot,
                               random_state=run.seed, title="Held-out patients")
     run.outputs["evaluation"] = atomic_write_text(run.out / "evaluation.md",
                                                   run.evaluation.to_markdown())
@@ -245,10 +242,11 @@ def _positive_int(value: str, option: str) -> int:
 @click.command(name="demo")
 @click.option("--out", "out", default=DEFAULT_OUT, show_default=True,
               type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--preset", type=click.Choice(["small", "default"]), default="default",
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="default",
               show_default=True,
-              help="'default': 586 patients at 224 px (about a minute or two); "
-                   "'small': 60 patients at 64 px (seconds).")
+              help="'default': 586 patients at 224 px, resnet18 at 64 px (about six minutes "
+                   "on a 2-core CPU); 'small': 60 patients at 64 px, a tiny network "
+                   "(about 15 seconds; numbers near chance).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulation.")
 @click.option("--n-jobs", type=int, default=None,
               help="Worker processes for rendering (default: all cores for large cohorts).")
@@ -273,14 +271,18 @@ def command(out: str, preset: str, seed: int, n_jobs: int | None, overwrite: boo
     """
     from lnfusion.exceptions import LnfusionError
 
-    training = dict(TRAINING[preset])
-    overrides = {"backbone": backbone, "image_size": image_size, "epochs": epochs}
-    training.update({k: v for k, v in overrides.items() if v is not None})
+    settings = preset_settings(preset)
+    params = settings["model"]
+    if backbone is not None:
+        params["backbone"] = backbone
+    image = {"image_size": image_size, "epochs": epochs}
+    params["image_params"] = {**params.get("image_params", {}),
+                              **{k: v for k, v in image.items() if v is not None}}
     if folds is not None:
-        training["cv"] = folds if folds == "holdout" else _positive_int(folds, "--folds")
+        params["cv"] = folds if folds == "holdout" else _positive_int(folds, "--folds")
     run = DemoRun(out=Path(out), preset=preset, seed=seed, n_jobs=n_jobs, overwrite=overwrite,
-                  echo=(lambda s: None) if quiet else click.echo, training=training,
-                  progress=not quiet)
+                  echo=(lambda s: None) if quiet else click.echo, model_params=params,
+                  n_boot=settings["n_boot"], progress=not quiet)
     try:
         run_steps(run)
     except LnfusionError as exc:

@@ -41,9 +41,12 @@ def absolute_manifest(cohort: Any) -> Any:
 def command(config: Path, overwrite: bool, quiet: bool) -> None:
     """Train a late-fusion model described by the YAML file CONFIG.
 
-    Splits the patients into training and held-out test sets (class-stratified,
-    whole patients; ``test_size``), fits the model on the training patients only
-    (out-of-fold stacking inside them), and writes to ``output``:
+    CONFIG holds ``output``, ``data`` (manifest, schema, test_size,
+    random_state) and ``model`` (LateFusionClassifier parameters, e.g.
+    ``cv: 5`` or ``bmode__epochs: 10``).  Splits the patients into training and
+    held-out test sets (class-stratified, whole patients; ``data.test_size``),
+    fits the model on the training patients only (out-of-fold stacking inside
+    them), and writes to ``output``:
     ``model/`` (the saved model), ``train_config.json`` (validated settings),
     ``train_config.yaml`` (the file as given), ``split.csv`` (every node's part)
     and ``test_manifest.csv`` (the held-out nodes, absolute image paths) for
@@ -60,13 +63,14 @@ def command(config: Path, overwrite: bool, quiet: bool) -> None:
         if output.exists() and not overwrite:
             raise click.ClickException(f"output folder {output} already exists; pass --overwrite "
                                        "to replace it or change 'output' in the config")
-        click.echo(f"Reading {cfg.manifest} ...", err=True)
-        cohort = Cohort.from_manifest(cfg.manifest, schema=cfg.schema)
+        data = cfg.data
+        click.echo(f"Reading {data.manifest} ...", err=True)
+        cohort = Cohort.from_manifest(data.manifest, schema=data.schema)
         import numpy as np
 
-        if cfg.test_size > 0:
-            split = split_patients(cohort.y, cohort.groups, test_size=cfg.test_size, val_size=0.0,
-                                   random_state=cfg.seed)
+        if data.test_size > 0:
+            split = split_patients(cohort.y, cohort.groups, test_size=data.test_size, val_size=0.0,
+                                   random_state=data.random_state)
             train_idx, test_idx = split.train, split.test
         else:
             train_idx, test_idx = np.arange(len(cohort)), np.array([], dtype=int)

@@ -13,7 +13,8 @@ sex, neck level, side), ``sites`` (hospitals and scanner settings),
 (speckle physics), ``doppler`` (vessels and colour flow), ``elastography``
 (stiffness, strain display, 1-5 score), ``overlay`` (colour box and bars),
 ``acquisition`` (frames of one node), ``population`` (all tables, no images),
-``demo`` (:func:`make_demo_cohort`), ``contact_sheet``.
+``demo`` (:func:`make_demo_cohort`), ``presets`` (:data:`PRESETS`: cohort size and
+training settings of each demo preset), ``contact_sheet``.
 
 Importing this package never imports torch.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 from lnfusion.datasets.anatomy import CLASSES, class_table, sample_anatomy
 from lnfusion.datasets.contact_sheet import write_contact_sheet
 from lnfusion.datasets.demo import (
-    PRESETS,
     DemoCohortExistsError,
     DemoConfig,
     load_latent,
@@ -35,6 +35,7 @@ from lnfusion.datasets.descriptors import (
     read_descriptors,
 )
 from lnfusion.datasets.population import Population, simulate_population
+from lnfusion.datasets.presets import PRESETS, demo_model_params, preset_settings
 
 __all__ = [
     "CLASSES",
@@ -44,10 +45,12 @@ __all__ = [
     "Population",
     "class_table",
     "confusion_matrix",
+    "demo_model_params",
     "demo_schema",
     "expected_descriptor_frequencies",
     "load_latent",
     "make_demo_cohort",
+    "preset_settings",
     "read_descriptors",
     "sample_anatomy",
     "simulate_population",

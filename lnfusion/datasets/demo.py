@@ -39,17 +39,13 @@ from lnfusion.datasets.descriptors import (
     demo_schema,
 )
 from lnfusion.datasets.population import DEFAULT_MISSING_RATE, simulate_population
+from lnfusion.datasets.presets import PRESETS
 from lnfusion.datasets.sites import SITES, site_by_name
 from lnfusion.exceptions import ConfigError, LnfusionError
 from lnfusion.io import atomic_dir, atomic_write_text
 
 __all__ = ["PRESETS", "DemoConfig", "DemoCohortExistsError", "make_demo_cohort", "load_latent"]
 
-#: Named sizes: ``small`` for tests and CI notebooks (seconds), ``default`` = the study's size.
-PRESETS: dict[str, dict[str, int]] = {
-    "small": {"n_patients": 60, "image_size": 64},
-    "default": {"n_patients": 586, "image_size": 224},
-}
 #: Nodes below which rendering stays in the calling process when ``n_jobs`` is None.
 PARALLEL_MIN_NODES = 300
 _CHUNK = 16
@@ -152,9 +148,10 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
     image_size : int, optional
         Side of the square images in pixels (default 224, or the preset's).
     preset : {"small", "default"}, optional
-        ``"small"``: 60 patients at 64 px (seconds; for tests and CI notebooks);
-        ``"default"``: 586 patients at 224 px.  Explicit ``n_patients`` /
-        ``image_size`` override the preset.
+        A row of :data:`lnfusion.datasets.presets.PRESETS`: ``"small"``: 60
+        patients at 64 px (seconds; for tests and CI notebooks); ``"default"``:
+        586 patients at 224 px.  Explicit ``n_patients`` / ``image_size``
+        override the preset.
     modality_signal : mapping, optional
         Class-separation strength of each modality's image-only appearance
         features, e.g. ``{"bmode": 0.6, "cdfi": 0.4, "elasto": 2.2}`` (the default:

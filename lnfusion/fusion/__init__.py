@@ -20,6 +20,7 @@ __all__ = [
     "load_model",
     "verify_model_dir",
     "FusionTrainConfig",
+    "DataSettings",
     "load_train_config",
 ]
 
@@ -37,6 +38,7 @@ _LAZY = {
     "load_model": "lnfusion.fusion.late",
     "verify_model_dir": "lnfusion.fusion.persistence",
     "FusionTrainConfig": "lnfusion.fusion.train_config",
+    "DataSettings": "lnfusion.fusion.train_config",
     "load_train_config": "lnfusion.fusion.train_config",
 }
 

@@ -15,15 +15,17 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from lnfusion.exceptions import DataError, check_fitted
-from lnfusion.fusion.heads import FusionHead, available_rows, make_head
+from lnfusion.exceptions import DataError, LnfusionError, ParameterError, check_fitted
+from lnfusion.fusion.heads import HEADS, FusionHead, available_rows, make_head
 from lnfusion.fusion.oof import branch_outputs, cross_fit, inner_splits
 from lnfusion.fusion.persistence import read_model, save_model
 
-__all__ = ["LateFusionClassifier", "TABULAR_BRANCH", "load_model"]
+__all__ = ["LateFusionClassifier", "TABULAR_BRANCH", "TABULAR_NAMES", "load_model"]
 
 #: Name of the clinical-descriptor branch.
 TABULAR_BRANCH = "tabular"
+#: The ``tabular`` values naming a :class:`~lnfusion.models.TabularClassifier` estimator.
+TABULAR_NAMES = ("xgboost", "logistic")
 
 
 class LateFusionClassifier(ClassifierMixin, BaseEstimator):
@@ -41,10 +43,13 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         Keyword arguments for every ``ImageBranchClassifier`` (``image_size``,
         ``epochs``, ``pretrained``, ...).  ``random_state`` and ``progress``
         default to this model's.
-    branches : dict of str to estimator, optional
+    branches : list of (str, estimator) pairs or dict, optional
         Explicit unfitted branches (name -> estimator following the branch
-        contract).  Overrides ``modalities``, ``backbone``, ``image_params`` and
-        ``tabular``.
+        contract), as scikit-learn's ``StackingClassifier(estimators=...)``.
+        When set it decides the branches: ``modalities``, ``backbone``,
+        ``image_params`` and ``tabular`` no longer apply.  Names must not
+        contain ``"__"`` nor be another parameter's name (``"tabular"`` is the
+        clinical branch's).
     tabular : {"xgboost", "logistic"}, estimator or None, default "xgboost"
         The clinical branch (named ``"tabular"``): a
         :class:`~lnfusion.models.TabularClassifier` estimator name, a
@@ -92,9 +97,30 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         Schema of the training cohort (saved with the model, used by
         ``lnfusion predict``).
 
+    Notes
+    -----
+    **Branch parameters.**  ``modalities``, ``backbone``, ``image_params`` and
+    ``tabular`` are shorthands that describe the branches
+    (:meth:`named_branches`); every branch's parameters are reachable in
+    scikit-learn's nested form, so ``get_params()`` lists ``bmode__epochs``,
+    ``tabular__estimator``..., ``set_params(bmode__epochs=5)`` changes one
+    branch, and ``GridSearchCV``-style grids over branch parameters work.  The
+    first ``set_params`` of a branch parameter makes the branches explicit
+    (``branches`` becomes the list the shorthands describe, with the change
+    applied); from then on ``branches`` decides.  Precedence, highest first:
+    ``branches``; for an image branch, ``modality`` and ``backbone`` from
+    ``modalities``/``backbone``, then ``image_params``, then ``random_state``
+    and ``progress`` inherited from this model.
+
+    **Validation.**  The constructor only stores; ``fit`` (and ``lnfusion
+    train``, before reading any data) checks every parameter, the branches'
+    included, and raises :class:`~lnfusion.exceptions.ParameterError` naming
+    it (``bmode__epochs=0: expected a positive integer``).
+
     Examples
     --------
     >>> model = LateFusionClassifier(image_params={"image_size": 128, "epochs": 10})  # doctest: +SKIP
+    >>> model.set_params(elasto__epochs=20)                                          # doctest: +SKIP
     >>> model.fit(train_cohort).predict_proba(test_cohort)                            # doctest: +SKIP
     """
 
@@ -121,6 +147,83 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.progress = progress
 
+    # -- parameters -----------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this model; with ``deep``, every branch's too (``<branch>__<param>``).
+
+        The branches are those :meth:`named_branches` lists: ``branches`` when it
+        is set, else the ones ``modalities``, ``backbone``, ``image_params`` and
+        ``tabular`` describe.  Every branch's parameters appear as
+        ``<branch>__<param>``; the estimators themselves appear under their names
+        (``"bmode"``) when ``branches`` holds them (as in scikit-learn's
+        ``StackingClassifier``), and the clinical branch's name is also the
+        ``tabular`` parameter's, which keeps that key.
+        """
+        out = super().get_params(deep=deep)
+        if not deep:
+            return out
+        try:
+            pairs = self.named_branches()
+        except LnfusionError:  # invalid settings: fit says so; show the plain parameters
+            return out
+        for name, est in pairs:
+            if name not in out and self.branches is not None:
+                out[name] = est
+            if hasattr(est, "get_params"):
+                out.update((f"{name}__{k}", v) for k, v in est.get_params(deep=True).items())
+        return out
+
+    def set_params(self, **params: Any) -> LateFusionClassifier:
+        """Set parameters of this model and of its branches (scikit-learn's ``<branch>__<param>``).
+
+        ``set_params(bmode__epochs=5)`` or ``set_params(tabular__estimator="logistic")``
+        set a branch's parameter; ``set_params(bmode=other_estimator)`` replaces a
+        branch.  When ``branches`` is None, the first such call makes the branches
+        explicit: ``branches`` becomes :meth:`named_branches` (what ``modalities``,
+        ``backbone``, ``image_params`` and ``tabular`` describe) with the change
+        applied, and from then on ``branches`` decides (see the class docstring).
+        Plain parameters are set first, so ``set_params(image_params=..., bmode__lr=...)``
+        builds the branches from the new ``image_params``.
+        """
+        if not params:
+            return self
+        own = set(self._get_param_names())
+        plain = {k: params.pop(k) for k in list(params) if k in own}
+        super().set_params(**plain)
+        nested: dict[str, dict[str, Any]] = {}
+        replace: dict[str, Any] = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if sep:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                replace[name] = value
+        # parameters of a plain parameter's estimator (head__C, or tabular__* while the
+        # branches are implicit and ``tabular`` holds an estimator): scikit-learn's rule
+        for name in [n for n in nested if n in own]:
+            value = getattr(self, name)
+            if hasattr(value, "set_params") and (name != TABULAR_BRANCH or self.branches is None):
+                value.set_params(**nested.pop(name))
+        if not nested and not replace:
+            return self
+        pairs = self.named_branches()
+        names = [n for n, _ in pairs]
+        unknown = sorted((set(nested) | set(replace)) - set(names))
+        if unknown:
+            raise ValueError(f"Invalid parameter(s) {unknown} for estimator {type(self).__name__}: "
+                             f"not a parameter and not a branch; branches: {names}, parameters: "
+                             f"{sorted(own)}. Check the list of available parameters with "
+                             "`estimator.get_params().keys()`.")
+        pairs = [(n, replace.get(n, est)) for n, est in pairs]
+        for n, est in pairs:
+            if n in nested:
+                est.set_params(**nested[n])
+        if isinstance(self.branches, Mapping):
+            self.branches = dict(pairs)
+        else:
+            self.branches = pairs
+        return self
+
     # -- building -----------------------------------------------------------------------
     def _backbone_for(self, modality: str) -> str:
         if isinstance(self.backbone, str):
@@ -130,67 +233,146 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                 return self.backbone[modality]
             if "default" in self.backbone:
                 return self.backbone["default"]
-            raise DataError(f"backbone: no entry for modality {modality!r} and no 'default'; "
-                            f"got keys {sorted(self.backbone)}")
-        raise DataError(f"backbone must be a timm model name or a dict modality -> name, "
-                        f"got {type(self.backbone).__name__}")
+            raise ParameterError("backbone", self.backbone, f"an entry for modality {modality!r} "
+                                 "or a 'default' entry", type(self).__name__)
+        raise ParameterError("backbone", self.backbone, "a timm model name or a dict modality -> name",
+                             type(self).__name__)
 
     def _make_tabular(self) -> Any:
         from lnfusion.models.tabular import TabularClassifier
 
         tab = self.tabular
-        if isinstance(tab, str):
-            return TabularClassifier(estimator=tab, random_state=self.random_state)
         if isinstance(tab, TabularClassifier):
             return clone(tab)
-        if hasattr(tab, "fit") and hasattr(tab, "predict_proba"):
+        if (isinstance(tab, str) and tab in TABULAR_NAMES) or (
+                not isinstance(tab, str) and hasattr(tab, "fit") and hasattr(tab, "predict_proba")):
             return TabularClassifier(estimator=tab, random_state=self.random_state)
-        raise DataError(f"tabular={tab!r}: expected 'xgboost', 'logistic', a classifier instance or None")
+        raise ParameterError("tabular", tab, f"one of {list(TABULAR_NAMES)}, a classifier instance "
+                             "or None", type(self).__name__)
+
+    def _modalities(self) -> list[str]:
+        mods = self.modalities
+        mods = [mods] if isinstance(mods, str) else mods
+        if mods is None:
+            return []
+        if not isinstance(mods, Sequence) or not all(isinstance(m, str) and m for m in mods) \
+                or len(set(mods)) != len(mods):
+            raise ParameterError("modalities", self.modalities, "a list of distinct modality names",
+                                 type(self).__name__)
+        return list(mods)
+
+    def named_branches(self) -> list[tuple[str, Any]]:
+        """The unfitted branches as ``(name, estimator)`` pairs, in scikit-learn's composition style.
+
+        ``branches`` itself when it is set (the same estimator objects, so
+        ``set_params`` reaches them), else new estimators built from
+        ``modalities``, ``backbone``, ``image_params`` and ``tabular``.
+        """
+        owner = type(self).__name__
+        if self.branches is not None:
+            items = list(self.branches.items()) if isinstance(self.branches, Mapping) else self.branches
+            if not isinstance(items, (list, tuple)) or not items or not all(
+                    isinstance(p, (list, tuple)) and len(p) == 2 for p in items):
+                raise ParameterError("branches", self.branches, "a non-empty list of (name, unfitted "
+                                     "estimator) pairs or a dict name -> estimator", owner)
+            names = [p[0] for p in items]
+            own = set(self._get_param_names()) - {TABULAR_BRANCH}
+            for name, est in items:
+                if not isinstance(name, str) or not name or "__" in name or name in own:
+                    raise ParameterError("branches", names, "distinct branch names without '__' that "
+                                         f"are not parameter names; {name!r} is not", owner)
+                if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
+                    raise ParameterError("branches", self.branches, f"branch {name!r}: an estimator "
+                                         f"with fit/predict_proba, got {type(est).__name__}", owner)
+            if len(set(names)) != len(names):
+                raise ParameterError("branches", names, "distinct branch names", owner)
+            return [(str(n), e) for n, e in items]
+        out: list[tuple[str, Any]] = []
+        modalities = self._modalities()
+        if modalities:
+            from lnfusion.models import ImageBranchClassifier
+
+            params = self.image_params or {}
+            if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+                raise ParameterError("image_params", params, "None or a dict of "
+                                     "ImageBranchClassifier parameters", owner)
+            accepted = set(ImageBranchClassifier._get_param_names()) - {"modality", "backbone"}
+            bad = sorted(set(params) - accepted)
+            if bad:
+                raise ParameterError("image_params", dict(params), f"ImageBranchClassifier "
+                                     f"parameters; {bad} are not among {sorted(accepted)} "
+                                     "(modality and backbone are set by modalities and backbone)",
+                                     owner)
+            inherited = {"random_state": self.random_state, "progress": self.progress}
+            for m in modalities:
+                settings = {**inherited, **params}
+                out.append((m, ImageBranchClassifier(m, backbone=self._backbone_for(m), **settings)))
+        if self.tabular is not None:
+            if TABULAR_BRANCH in modalities:
+                raise ParameterError("modalities", self.modalities, f"modality names other than "
+                                     f"{TABULAR_BRANCH!r}, the clinical branch's name", owner)
+            out.append((TABULAR_BRANCH, self._make_tabular()))
+        if not out:
+            raise ParameterError("modalities", self.modalities, "at least one branch: no modalities "
+                                 "and tabular=None leave none", owner)
+        return out
+
+    def _validate_params(self) -> None:
+        """Check every parameter, the branches' included; :class:`ParameterError` names the first bad one.
+
+        Called by :meth:`fit`, and by ``lnfusion train`` before anything is read.
+        """
+        owner = type(self).__name__
+        try:
+            make_head(self.head, random_state=None)
+        except DataError as exc:
+            raise ParameterError("head", self.head, f"one of {sorted(HEADS)} or a FusionHead "
+                                 "instance", owner) from exc
+        cv = self.cv
+        if cv != "holdout" and (isinstance(cv, bool) or not isinstance(cv, (int, np.integer))
+                                or cv < 2):
+            raise ParameterError("cv", cv, "an integer >= 2 or 'holdout'", owner)
+        hs = self.holdout_size
+        if isinstance(hs, bool) or not isinstance(hs, (int, float)) or not 0.0 < hs < 1.0:
+            raise ParameterError("holdout_size", hs, "a fraction in (0, 1)", owner)
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
+            raise ParameterError("random_state", rs, "None or an integer", owner)
+        nj = self.n_jobs
+        if nj is not None and (isinstance(nj, bool) or not isinstance(nj, (int, np.integer)) or nj == 0):
+            raise ParameterError("n_jobs", nj, "None, a positive integer or -1 (all cores)", owner)
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise ParameterError("progress", self.progress, "True or False", owner)
+        for name, est in self.named_branches():
+            # lnfusion's branches validate themselves; scikit-learn's own
+            # BaseEstimator._validate_params is left to the branch's fit
+            check = getattr(type(est), "_validate_params", None)
+            if check is None or check is BaseEstimator._validate_params:
+                continue
+            try:
+                est._validate_params()
+            except ParameterError as exc:
+                raise exc.within(owner, f"{name}__") from None
 
     def make_branches(self, cohort: Any = None) -> dict[str, Any]:
-        """The unfitted branches this model trains (name -> estimator).
+        """The unfitted branches this model trains (name -> a clone of :meth:`named_branches`' estimator).
 
         Parameters
         ----------
         cohort : Cohort, optional
             When given, the modalities are checked against it.
         """
-        if self.branches is not None:
-            if not isinstance(self.branches, Mapping) or not self.branches:
-                raise DataError("branches must be a non-empty dict name -> unfitted estimator")
-            for name, est in self.branches.items():
-                if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
-                    raise DataError(f"branch {name!r}: expected an estimator with fit/predict_proba, "
-                                    f"got {type(est).__name__}")
-            return {str(k): clone(v) for k, v in self.branches.items()}
-        modalities = [self.modalities] if isinstance(self.modalities, str) else list(self.modalities or ())
-        if cohort is not None:
+        pairs = self.named_branches()
+        if cohort is not None and self.branches is None:
+            modalities = self._modalities()
             unknown = [m for m in modalities if m not in cohort.modalities]
             if unknown:
                 raise DataError(f"modalities {unknown} are not in the cohort; its modalities are "
                                 f"{list(cohort.modalities)}")
-        out: dict[str, Any] = {}
-        if modalities:
-            from lnfusion.models import ImageBranchClassifier
-
-            for m in modalities:
-                params = dict(self.image_params or {})
-                branch = ImageBranchClassifier(m, backbone=self._backbone_for(m), **params)
-                accepted = branch.get_params()
-                inherited = {"random_state": self.random_state, "progress": self.progress}
-                branch.set_params(**{k: v for k, v in inherited.items() if k in accepted and k not in params})
-                out[m] = branch
-        if self.tabular is not None:
-            if TABULAR_BRANCH in out:
-                raise DataError(f"a modality is named {TABULAR_BRANCH!r}, which is the clinical "
-                                "branch's name; rename the modality")
-            if cohort is not None and cohort.descriptors.shape[1] == 0:
+            if self.tabular is not None and cohort.descriptors.shape[1] == 0:
                 raise DataError("the cohort has no descriptor columns for the tabular branch; "
                                 "declare descriptors in the schema or pass tabular=None")
-            out[TABULAR_BRANCH] = self._make_tabular()
-        if not out:
-            raise DataError("LateFusionClassifier needs at least one branch: no modalities and tabular=None")
-        return out
+        return {name: clone(est) for name, est in pairs}
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, cohort: Any, y: Any = None) -> LateFusionClassifier:
@@ -212,6 +394,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
 
         if not hasattr(cohort, "subset") or not hasattr(cohort, "groups"):
             raise DataError(f"LateFusionClassifier.fit expects a Cohort, got {type(cohort).__name__}")
+        self._validate_params()
         y_idx, classes = resolve_target(cohort, y)
         groups = np.asarray(cohort.groups)
         n_classes = len(classes)

@@ -1,26 +1,37 @@
 """The YAML configuration of ``lnfusion train``: :class:`FusionTrainConfig`.
 
-Example (every key but ``manifest`` and ``output`` is optional; relative paths
-are relative to the YAML file's folder)::
+The file names the data and gives :class:`~lnfusion.fusion.LateFusionClassifier`
+its parameters in the estimator's own vocabulary, so a setting has one name in
+Python, in YAML and in the saved model (every key but ``output`` and
+``data.manifest`` is optional; relative paths are relative to the YAML file's
+folder)::
 
-    manifest: data/manifest.csv        # one row per node (docs/manifest.md)
-    schema: data/schema.json           # default: schema.json beside the manifest
-    output: runs/fusion-resnet18       # a new folder: model/, split.csv, config copies
-    modalities: [bmode, cdfi, elasto]  # one image branch each; [] for a clinical-only model
-    backbone: resnet18                 # or per modality: {bmode: resnet18, default: resnet34}
-    image:                             # ImageBranchClassifier settings
-      image_size: 224
-      epochs: 20
-    pretrained: checkpoints/busi-resnet18   # pre-training checkpoint (lnfusion pretrain)
-    tabular: xgboost                   # xgboost | logistic | none
-    descriptors: null                  # descriptor columns for the clinical branch (default all)
-    xgb_params: {n_estimators: 300}
-    head: stacking                     # stacking | mean | weighted | mlp
-    folds: 5                           # inner K-fold for out-of-fold predictions, or "holdout"
-    holdout_size: 0.25                 # with folds: holdout
-    seed: 0
-    test_size: 0.2                     # fraction of patients held out as the test set
-    n_jobs: 1
+    output: runs/fusion-resnet18           # a new folder: model/, split.csv, config copies
+    data:
+      manifest: data/manifest.csv          # one row per node (docs/manifest.md)
+      schema: data/schema.json             # default: schema.json beside the manifest
+      test_size: 0.2                       # fraction of patients held out as the test set
+      random_state: 0                      # seed of that patient split
+    model:                                 # LateFusionClassifier parameters
+      modalities: [bmode, cdfi, elasto]    # one image branch each; [] for a clinical-only model
+      backbone: resnet18                   # or per modality: {bmode: resnet18, default: resnet34}
+      image_params:                        # ImageBranchClassifier parameters of every image branch
+        image_size: 224
+        epochs: 20
+        pretrained: checkpoints/busi-resnet18   # a pre-training folder (lnfusion pretrain)
+      elasto__epochs: 30                   # one branch's parameter, as set_params(elasto__epochs=30)
+      tabular: xgboost                     # xgboost | logistic | null
+      tabular__xgb_params: {n_estimators: 300}
+      head: stacking                       # stacking | mean | weighted | mlp
+      cv: 5                                # inner K-fold for out-of-fold predictions, or holdout
+      random_state: 0
+      n_jobs: 1
+
+``model`` is passed to ``LateFusionClassifier().set_params(**model)`` and checked
+by the estimator's own validation before any data are read; an error names the
+file and the key.  Files in the earlier flat layout (``manifest``, ``folds``, ``seed``, ``image``,
+``pretrained``, ``descriptors``... at the top level) are refused with a message
+that shows the same settings in this layout (:data:`LEGACY_KEYS`).
 
 The held-out test patients are chosen by :func:`lnfusion.data.split_patients`
 (class-stratified, whole patients) before anything is fitted; nothing is tuned
@@ -28,7 +39,6 @@ on them.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,219 +46,244 @@ from pathlib import Path
 from typing import Any
 
 from lnfusion.config import JsonConfig
-from lnfusion.exceptions import ConfigError
+from lnfusion.exceptions import ConfigError, ParameterError
 
-__all__ = ["FusionTrainConfig", "load_train_config", "HEAD_NAMES", "TABULAR_NAMES"]
+__all__ = ["FusionTrainConfig", "DataSettings", "load_train_config", "LEGACY_KEYS"]
 
-HEAD_NAMES = ("stacking", "mean", "weighted", "mlp")
-TABULAR_NAMES = ("xgboost", "logistic")
+#: Parameters holding a file or folder: resolved against the YAML file's folder.
+PATH_PARAMS = ("pretrained", "checkpoint_dir")
+
+#: Keys of the earlier flat layout and where each lives now.
+LEGACY_KEYS: dict[str, str] = {
+    "manifest": "data.manifest",
+    "schema": "data.schema",
+    "test_size": "data.test_size",
+    "seed": "model.random_state (and data.random_state for the test split)",
+    "modalities": "model.modalities",
+    "backbone": "model.backbone",
+    "image": "model.image_params",
+    "pretrained": "model.image_params.pretrained",
+    "tabular": "model.tabular",
+    "descriptors": "model.tabular__descriptors",
+    "xgb_params": "model.tabular__xgb_params",
+    "head": "model.head",
+    "folds": "model.cv",
+    "holdout_size": "model.holdout_size",
+    "n_jobs": "model.n_jobs",
+}
+
+
+@dataclass(frozen=True)
+class DataSettings(JsonConfig):
+    """The ``data`` section: which manifest, and which patients are held out for testing."""
+
+    manifest: str
+    schema: str | None = None
+    test_size: float = 0.2
+    random_state: int = 0
 
 
 @dataclass(frozen=True)
 class FusionTrainConfig(JsonConfig):
     """Settings of one ``lnfusion train`` run (see the module docstring for the YAML form).
 
-    Build it with :func:`load_train_config` (which validates every key and
-    resolves paths) or directly; :meth:`build_model` returns the unfitted
+    Build it with :func:`load_train_config` (which checks every key, resolves
+    paths and lets the estimator validate ``model``) or directly;
+    :meth:`build_model` returns the unfitted
     :class:`~lnfusion.fusion.LateFusionClassifier`.
+
+    Parameters
+    ----------
+    output : str
+        The run's folder.
+    data : DataSettings or dict
+        The ``data`` section.
+    model : dict
+        :class:`~lnfusion.fusion.LateFusionClassifier` parameters, including
+        branch parameters as ``<branch>__<param>``.
     """
 
-    manifest: str
     output: str
-    schema: str | None = None
-    modalities: tuple[str, ...] = ("bmode", "cdfi", "elasto")
-    backbone: Any = "resnet18"
-    image: Mapping[str, Any] = field(default_factory=dict)
-    pretrained: str | None = None
-    tabular: str | None = "xgboost"
-    descriptors: tuple[str, ...] | None = None
-    xgb_params: Mapping[str, Any] | None = None
-    head: str = "stacking"
-    folds: Any = 5
-    holdout_size: float = 0.25
-    seed: int = 0
-    test_size: float = 0.2
-    n_jobs: int = 1
+    data: DataSettings
+    model: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, Mapping):  # from JSON
+            object.__setattr__(self, "data", DataSettings.from_dict(dict(self.data)))
 
     def build_model(self, progress: bool = True):
-        """The unfitted :class:`~lnfusion.fusion.LateFusionClassifier` these settings describe."""
+        """The unfitted :class:`~lnfusion.fusion.LateFusionClassifier` of ``model``.
+
+        ``progress=False`` turns progress bars off whatever ``model`` says.
+        """
         from lnfusion.fusion.late import LateFusionClassifier
 
-        image = dict(self.image)
-        if self.pretrained is not None:
-            image["pretrained"] = self.pretrained
-        tabular: Any = self.tabular
-        if tabular is not None and (self.descriptors is not None or self.xgb_params):
-            from lnfusion.models.tabular import TabularClassifier
-
-            tabular = TabularClassifier(
-                estimator=tabular, random_state=self.seed,
-                descriptors=list(self.descriptors) if self.descriptors is not None else None,
-                xgb_params=dict(self.xgb_params) if self.xgb_params else None)
-        backbone = self.backbone if isinstance(self.backbone, str) else dict(self.backbone)
-        return LateFusionClassifier(
-            modalities=tuple(self.modalities), backbone=backbone, image_params=image or None,
-            tabular=tabular, head=self.head, cv=self.folds, holdout_size=self.holdout_size,
-            random_state=self.seed, n_jobs=self.n_jobs, progress=progress)
+        params = dict(self.model)
+        if isinstance(params.get("modalities"), list):
+            params["modalities"] = tuple(params["modalities"])
+        if not progress:
+            params["progress"] = False
+        return LateFusionClassifier().set_params(**params)
 
 
 # --------------------------------------------------------------------------------------
-# validation
+# reading
 # --------------------------------------------------------------------------------------
-class _Checker:
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, key: str, expected: str, got: Any) -> None:
-        raise ConfigError(f"{self.source}: key '{key}': expected {expected}, got {got!r}")
-
-    def string(self, key: str, value: Any, optional: bool = False) -> str | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, "a non-empty string", value)
-        return value.strip()
-
-    def number(self, key: str, value: Any, lo: float, hi: float, lo_open: bool = False,
-               hi_open: bool = True) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(key, f"a number in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}", value)
-        if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
-            self.fail(key, f"a number in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}", value)
-        return float(value)
-
-    def integer(self, key: str, value: Any, lo: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-            self.fail(key, f"an integer >= {lo}", value)
-        return int(value)
-
-    def names(self, key: str, value: Any) -> tuple[str, ...]:
-        if isinstance(value, str):
-            if "," in value:
-                self.fail(key, "a YAML list such as [bmode, cdfi]", value)
-            value = [value]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-            self.fail(key, "a list of names", value)
-        if len(set(value)) != len(value):
-            self.fail(key, "distinct names", value)
-        return tuple(value)
-
-    def mapping(self, key: str, value: Any) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            self.fail(key, "a mapping of settings (key: value)", value)
-        return dict(value)
-
-    def path(self, key: str, value: Any, base: Path, must_exist: bool, optional: bool = False,
-             ) -> str | None:
-        text = self.string(key, value, optional)
-        if text is None:
-            return None
-        p = Path(os.path.expanduser(text))
-        p = p if p.is_absolute() else base / p
-        if must_exist and not p.exists():
-            raise ConfigError(f"{self.source}: key '{key}': file or folder not found: {p}")
-        return str(p)
+def _fail(source: str, key: str, expected: str, got: Any) -> None:
+    raise ConfigError(f"{source}: key '{key}': expected {expected}, got {got!r}")
 
 
-def _image_keys() -> set[str] | None:
-    """Constructor parameters of ImageBranchClassifier (None when it cannot be imported)."""
-    import inspect
+def _path(source: str, key: str, value: Any, base: Path, must_exist: bool) -> str:
+    if not isinstance(value, str) or not value.strip():
+        _fail(source, key, "a non-empty path", value)
+    p = Path(os.path.expanduser(value.strip()))
+    p = p if p.is_absolute() else base / p
+    if must_exist and not p.exists():
+        raise ConfigError(f"{source}: key '{key}': file or folder not found: {p}")
+    return str(p)
 
-    try:
-        from lnfusion.models import ImageBranchClassifier
-    except ImportError:
-        return None
-    return set(inspect.signature(ImageBranchClassifier.__init__).parameters) - {"self"}
+
+def _mapping(source: str, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        _fail(source, key, "a mapping of settings (key: value)", value)
+    return dict(value)
+
+
+def _legacy_message(source: str, data: Mapping[str, Any]) -> str:
+    """The refusal of a flat-layout file, with its settings in the current layout."""
+    import yaml
+
+    new: dict[str, Any] = {"output": data.get("output"), "data": {}, "model": {}}
+    model = new["model"]
+    for key, value in data.items():
+        if key in ("manifest", "schema", "test_size"):
+            new["data"][key] = value
+        elif key == "seed":
+            new["data"]["random_state"] = value
+            model["random_state"] = value
+        elif key == "image":
+            model.setdefault("image_params", {}).update(value or {})
+        elif key == "pretrained":
+            model.setdefault("image_params", {})["pretrained"] = value
+        elif key in ("descriptors", "xgb_params"):
+            model[f"tabular__{key}"] = value
+        elif key == "folds":
+            model["cv"] = value
+        elif key == "tabular" and isinstance(value, str) and value.lower() in ("none", "null", ""):
+            model["tabular"] = None
+        elif key != "output":
+            model[key] = value
+    moved = ", ".join(f"{k} -> {LEGACY_KEYS[k]}" for k in data if k in LEGACY_KEYS)
+    text = yaml.safe_dump(new, sort_keys=False, default_flow_style=None)
+    return (f"{source}: this is the earlier flat layout (keys {moved}); lnfusion train "
+            "now reads {output, data: {...}, model: <LateFusionClassifier parameters>}. "
+            f"The same settings in the current layout:\n\n{text}")
+
+
+def _resolve_paths(source: str, key: str, value: Any, base: Path) -> Any:
+    """A path-valued parameter (``pretrained``, ``checkpoint_dir``) made absolute; must exist."""
+    if isinstance(value, str):
+        return _path(source, key, value, base, must_exist=key.endswith("pretrained"))
+    return value
+
+
+def _model_params(source: str, model: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    from lnfusion.fusion.late import LateFusionClassifier
+
+    own = set(LateFusionClassifier._get_param_names())
+    out: dict[str, Any] = {}
+    for key, value in model.items():
+        name, sep, sub = key.partition("__")
+        if key == "branches":
+            raise ConfigError(f"{source}: key 'model.branches': branches are estimator objects "
+                              "and cannot be written in YAML; set a branch's parameters with "
+                              "model.<branch>__<param> (e.g. bmode__epochs: 5)")
+        if not sep and key not in own:
+            hint = f" (it is now {LEGACY_KEYS[key]})" if key in LEGACY_KEYS else ""
+            raise ConfigError(f"{source}: key 'model.{key}': not a LateFusionClassifier parameter"
+                              f"{hint}; parameters: {sorted(own - {'branches'})}, or "
+                              "<branch>__<param> for one branch")
+        if key == "image_params" and value is not None:
+            value = _mapping(source, "model.image_params", value)
+            value = {k: _resolve_paths(source, f"model.image_params.{k}", v, base)
+                     if k in PATH_PARAMS else v for k, v in value.items()}
+        elif sep and sub in PATH_PARAMS:
+            value = _resolve_paths(source, f"model.{key}", value, base)
+        out[key] = value
+    return out
+
+
+def _yaml_key(error: ParameterError, model: Mapping[str, Any]) -> str:
+    """The YAML key a ParameterError is about (``image_params.epochs`` for an image setting)."""
+    branch, sep, sub = error.param.partition("__")
+    if sep and error.param not in model and sub in (model.get("image_params") or {}):
+        return f"model.image_params.{sub}"
+    return f"model.{error.param}"
 
 
 def _validate(data: Mapping[str, Any], source: str, base: Path) -> FusionTrainConfig:
-    c = _Checker(source)
-    names = [f.name for f in dataclasses.fields(FusionTrainConfig)]
-    unknown = sorted(set(data) - set(names))
+    if set(data) & set(LEGACY_KEYS) and not {"data", "model"} & set(data):
+        raise ConfigError(_legacy_message(source, data))
+    unknown = sorted(set(data) - {"output", "data", "model"})
     if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {unknown}; accepted keys: {names}")
-    for required in ("manifest", "output"):
+        hints = [f"{k} -> {LEGACY_KEYS[k]}" for k in unknown if k in LEGACY_KEYS]
+        raise ConfigError(f"{source}: unknown key(s) {unknown}; accepted keys: ['output', 'data', "
+                          f"'model']" + (f" (moved: {', '.join(hints)})" if hints else ""))
+    for required in ("output", "data"):
         if data.get(required) is None:
             raise ConfigError(f"{source}: key '{required}' is required")
-    out: dict[str, Any] = {
-        "manifest": c.path("manifest", data["manifest"], base, must_exist=True),
-        "output": c.path("output", data["output"], base, must_exist=False),
-        "schema": c.path("schema", data.get("schema"), base, must_exist=True, optional=True),
-        "pretrained": c.path("pretrained", data.get("pretrained"), base, must_exist=True, optional=True),
-    }
-    if "modalities" in data:
-        out["modalities"] = () if data["modalities"] is None else c.names("modalities", data["modalities"])
-    if "backbone" in data:
-        bb = data["backbone"]
-        if isinstance(bb, Mapping):
-            for k, v in bb.items():
-                c.string(f"backbone.{k}", v)
-            out["backbone"] = dict(bb)
-        else:
-            out["backbone"] = c.string("backbone", bb)
-    if "image" in data:
-        image = c.mapping("image", data["image"])
-        for reserved in ("modality", "backbone", "pretrained"):
-            if reserved in image:
-                raise ConfigError(f"{source}: key 'image.{reserved}': set it with the top-level "
-                                  f"key '{reserved if reserved != 'modality' else 'modalities'}' instead")
-        accepted = _image_keys()
-        if accepted is not None:
-            bad = sorted(set(image) - accepted)
-            if bad:
-                raise ConfigError(f"{source}: key 'image': unknown setting(s) {bad}; "
-                                  f"ImageBranchClassifier accepts {sorted(accepted - {'modality'})}")
-        out["image"] = image
-    if "tabular" in data:
-        tab = data["tabular"]
-        if tab is None or (isinstance(tab, str) and tab.lower() in ("none", "null", "")) or tab is False:
-            out["tabular"] = None
-        elif tab not in TABULAR_NAMES:
-            c.fail("tabular", f"one of {list(TABULAR_NAMES)} or none", tab)
-        else:
-            out["tabular"] = tab
-    if data.get("descriptors") is not None:
-        out["descriptors"] = c.names("descriptors", data["descriptors"])
-    if data.get("xgb_params") is not None:
-        out["xgb_params"] = c.mapping("xgb_params", data["xgb_params"])
-    if "head" in data:
-        if data["head"] not in HEAD_NAMES:
-            c.fail("head", f"one of {list(HEAD_NAMES)}", data["head"])
-        out["head"] = data["head"]
-    if "folds" in data:
-        folds = data["folds"]
-        if folds != "holdout":
-            if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-                c.fail("folds", "an integer >= 2 or 'holdout'", folds)
-        out["folds"] = folds
-    if "holdout_size" in data:
-        out["holdout_size"] = c.number("holdout_size", data["holdout_size"], 0.0, 1.0, lo_open=True)
-    if "seed" in data:
-        out["seed"] = c.integer("seed", data["seed"], 0)
-    if "test_size" in data:
-        out["test_size"] = c.number("test_size", data["test_size"], 0.0, 1.0)
-    if "n_jobs" in data:
-        n_jobs = data["n_jobs"]
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-            c.fail("n_jobs", "a positive integer or -1 (all cores)", n_jobs)
-        out["n_jobs"] = n_jobs
-    if not out.get("modalities", True) and out.get("tabular", "xgboost") is None:
-        raise ConfigError(f"{source}: no branch to train: 'modalities' is empty and 'tabular' is none")
-    return FusionTrainConfig(**out)
+    output = _path(source, "output", data["output"], base, must_exist=False)
+
+    section = _mapping(source, "data", data["data"])
+    accepted = ["manifest", "schema", "test_size", "random_state"]
+    bad = sorted(set(section) - set(accepted))
+    if bad:
+        raise ConfigError(f"{source}: unknown key(s) {[f'data.{k}' for k in bad]}; accepted: "
+                          f"{[f'data.{k}' for k in accepted]}")
+    if section.get("manifest") is None:
+        raise ConfigError(f"{source}: key 'data.manifest' is required")
+    settings: dict[str, Any] = {
+        "manifest": _path(source, "data.manifest", section["manifest"], base, must_exist=True)}
+    if section.get("schema") is not None:
+        settings["schema"] = _path(source, "data.schema", section["schema"], base, must_exist=True)
+    if "test_size" in section:
+        ts = section["test_size"]
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not 0.0 <= ts < 1.0:
+            _fail(source, "data.test_size", "a number in [0.0, 1.0)", ts)
+        settings["test_size"] = float(ts)
+    if "random_state" in section:
+        rs = section["random_state"]
+        if isinstance(rs, bool) or not isinstance(rs, int) or rs < 0:
+            _fail(source, "data.random_state", "an integer >= 0", rs)
+        settings["random_state"] = rs
+
+    raw_model = data.get("model")
+    model = _model_params(source, {} if raw_model is None else _mapping(source, "model", raw_model),
+                          base)
+    config = FusionTrainConfig(output=output, data=DataSettings(**settings), model=model)
+    try:
+        config.build_model()._validate_params()
+    except ParameterError as exc:
+        raise ConfigError(f"{source}: key '{_yaml_key(exc, model)}': expected {exc.expected}, "
+                          f"got {exc.value!r}") from exc
+    except ValueError as exc:  # set_params: a <branch>__<param> naming no branch or parameter
+        raise ConfigError(f"{source}: key 'model': {exc}") from exc
+    return config
 
 
 def load_train_config(path: str | os.PathLike) -> FusionTrainConfig:
     """Read and validate a ``lnfusion train`` YAML file.
 
-    Relative paths are resolved against the YAML file's folder.
+    Relative paths are resolved against the YAML file's folder; ``model`` is
+    validated by :class:`~lnfusion.fusion.LateFusionClassifier` itself.
 
     Raises
     ------
     ConfigError
         The file is missing or not YAML, or a key is unknown, missing or has a
         wrong value; the message names the file, the key and what was expected.
+        A file in the earlier flat layout is refused with its settings rewritten
+        in the current layout.
     """
     import yaml
 

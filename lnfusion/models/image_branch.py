@@ -26,6 +26,7 @@ from lnfusion.data.labels import resolve_target
 from lnfusion.exceptions import (
     ConfigError,
     DataError,
+    ParameterError,
     PersistenceError,
     check_fitted,
 )
@@ -231,18 +232,55 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.augment, AugmentConfig):
             return self.augment
         if isinstance(self.augment, dict):
-            return AugmentConfig.from_dict(self.augment)
-        raise ConfigError(f"augment must be True, False, an AugmentConfig or a dict, got {self.augment!r}")
+            try:
+                return AugmentConfig.from_dict(self.augment)
+            except ConfigError as exc:
+                raise ParameterError("augment", self.augment, f"AugmentConfig settings ({exc})",
+                                     type(self).__name__) from exc
+        raise ParameterError("augment", self.augment, "True, False, an AugmentConfig or a dict",
+                             type(self).__name__)
 
     def _train_config(self):
+        """The training loop's record of this estimator's parameters (same names)."""
         from lnfusion.models.training import TrainConfig
 
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                           weight_decay=self.weight_decay, warmup_epochs=self.warmup_epochs,
-                           label_smoothing=self.label_smoothing, patience=self.patience,
-                           augment=self._augment_config(), precision=self.precision,
-                           channels_last=self.channels_last, random_state=self.random_state,
-                           progress=self.progress)
+        params = dict(self.get_params(deep=False), augment=self._augment_config())
+        try:
+            return TrainConfig.from_params(params)
+        except ParameterError as exc:
+            raise exc.within(type(self).__name__) from None
+
+    def _validate_params(self) -> None:
+        """Check every parameter's type and range; :class:`ParameterError` names the first bad one.
+
+        Called by :meth:`fit`; needs no data.
+        """
+        owner = type(self).__name__
+
+        def fail(name: str, expected: str) -> None:
+            raise ParameterError(name, getattr(self, name), expected, owner)
+
+        for name in ("modality", "backbone"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                fail(name, "a non-empty string")
+        if isinstance(self.image_size, bool) or not isinstance(self.image_size, (int, np.integer)) \
+                or self.image_size < 8:
+            fail("image_size", "an integer >= 8")
+        if isinstance(self.val_size, bool) or not isinstance(self.val_size, (int, float)) \
+                or not 0.0 <= self.val_size < 1.0:
+            fail("val_size", "a fraction in [0, 1)")
+        if isinstance(self.num_workers, bool) or not isinstance(self.num_workers, (int, np.integer)) \
+                or self.num_workers < 0:
+            fail("num_workers", "an integer >= 0")
+        if isinstance(self.drop_rate, bool) or not isinstance(self.drop_rate, (int, float)) \
+                or not 0.0 <= self.drop_rate < 1.0:
+            fail("drop_rate", "a number in [0, 1)")
+        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+            fail("class_weight", "'balanced', None, a dict class -> weight or an array")
+        if not isinstance(self.device, str):
+            fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
+        self._train_config()
 
     def _class_weights(self, labels: np.ndarray, n_classes: int) -> np.ndarray | None:
         cw = self.class_weight
@@ -250,7 +288,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             return None
         if isinstance(cw, str):
             if cw != "balanced":
-                raise ConfigError(f"class_weight must be 'balanced', None, a dict or an array, got {cw!r}")
+                raise ParameterError("class_weight", cw, "'balanced', None, a dict or an array",
+                                     type(self).__name__)
             counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
             weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
             return weights
@@ -315,10 +354,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         if self.modality not in cohort.modalities:
             raise DataError(f"modality {self.modality!r} is not in the cohort; its modalities are "
                             f"{list(cohort.modalities)}")
-        if not (isinstance(self.val_size, (int, float)) and 0.0 <= self.val_size < 1.0):
-            raise ConfigError(f"val_size must be a fraction in [0, 1), got {self.val_size!r}")
-        if not isinstance(self.image_size, (int, np.integer)) or self.image_size < 8:
-            raise ConfigError(f"image_size must be an integer >= 8, got {self.image_size!r}")
+        self._validate_params()
         config = self._train_config()
         classes = tuple(cohort.classes)
         y_all = cohort.y if y is None else resolve_target(cohort, y)[0]

@@ -46,6 +46,7 @@ from lnfusion.exceptions import (
     FormatVersionError,
     IntegrityError,
     NotAvailableError,
+    ParameterError,
     PersistenceError,
     check_fitted,
 )
@@ -228,13 +229,30 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         est = self.estimator
         if isinstance(est, str):
             if est not in ("xgboost", "logistic"):
-                raise DataError(f"TabularClassifier estimator={est!r}: expected 'xgboost', 'logistic' "
-                                "or a scikit-learn classifier instance")
+                raise ParameterError("estimator", est, "'xgboost', 'logistic' or a scikit-learn "
+                                     "classifier instance", type(self).__name__)
             return est
         if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
-            raise DataError(f"TabularClassifier estimator must be 'xgboost', 'logistic' or a "
-                            f"classifier with fit/predict_proba; got {type(est).__name__}")
+            raise ParameterError("estimator", est, "'xgboost', 'logistic' or a classifier with "
+                                 "fit/predict_proba", type(self).__name__)
         return "sklearn"
+
+    def _validate_params(self) -> None:
+        """Check every parameter's type; :class:`ParameterError` names the first bad one."""
+        owner = type(self).__name__
+        self._kind()
+        desc = self.descriptors
+        if desc is not None and (isinstance(desc, str) or not isinstance(desc, Sequence)
+                                 or not all(isinstance(d, str) and d for d in desc)):
+            raise ParameterError("descriptors", desc, "None or a list of descriptor column names",
+                                 owner)
+        if self.xgb_params is not None and (not isinstance(self.xgb_params, Mapping)
+                                            or not all(isinstance(k, str) for k in self.xgb_params)):
+            raise ParameterError("xgb_params", self.xgb_params, "None or a dict of XGBoost settings",
+                                 owner)
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
+            raise ParameterError("random_state", rs, "None or an integer", owner)
 
     def _select(self, table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         missing = [c for c in columns if c not in table.columns]
@@ -282,6 +300,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         kind = self._kind()
         table = _descriptor_table(X)
         y_idx, classes = resolve_target(X, y)

@@ -23,10 +23,11 @@ for the duration of the fit, so the caller's RNG state is left untouched.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ import numpy as np
 
 from lnfusion.config import JsonConfig
 from lnfusion.data.augment import AugmentConfig
-from lnfusion.exceptions import ConfigError
+from lnfusion.exceptions import ConfigError, ParameterError
 from lnfusion.io import atomic_dir
 from lnfusion.models.checkpoint import (
     flatten_optimizer_state,
@@ -76,7 +77,14 @@ class TrainingInterrupted(Exception):
 
 @dataclass(frozen=True)
 class TrainConfig(JsonConfig):
-    """Settings of :func:`train_model` (see :class:`~lnfusion.models.ImageBranchClassifier`)."""
+    """Settings of :func:`train_model`: the record of one training run.
+
+    Its fields are named as the parameters of
+    :class:`~lnfusion.models.ImageBranchClassifier` (the one vocabulary);
+    :meth:`from_params` builds it from an estimator's ``get_params()``, and its
+    validation (:class:`~lnfusion.exceptions.ParameterError` naming the field) is
+    the estimator's.
+    """
 
     epochs: int = 30
     batch_size: int = 32
@@ -92,21 +100,28 @@ class TrainConfig(JsonConfig):
     progress: bool = True
     recalibrate_bn: bool = True
 
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
+        """The fields of ``params`` (e.g. an estimator's ``get_params()``) this config holds."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in params.items() if k in names})
+
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):  # from JSON
             object.__setattr__(self, "augment", AugmentConfig.from_dict(self.augment))
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be None or >= 1, got {self.patience!r}")
-        if not 0 <= self.label_smoothing < 1:
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ParameterError(name, value, "a positive integer")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
+            raise ParameterError("lr", self.lr, "a number > 0")
+        if self.patience is not None and (not isinstance(self.patience, (int, np.integer))
+                                          or self.patience < 1):
+            raise ParameterError("patience", self.patience, "None or an integer >= 1")
+        if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
+            raise ParameterError("label_smoothing", self.label_smoothing, "a number in [0, 1)")
         if self.precision not in ("auto", "bf16", "fp32"):
-            raise ConfigError(f"precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
+            raise ParameterError("precision", self.precision, "'auto', 'bf16' or 'fp32'")
 
 
 @dataclass

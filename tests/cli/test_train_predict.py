@@ -27,9 +27,11 @@ def study(tmp_path):
     return tmp_path
 
 
-def _config(folder, **extra):
-    lines = ["manifest: data/manifest.csv", "output: run", "modalities: []", "tabular: logistic",
-             "folds: 3", "seed: 1", "test_size: 0.25"] + [f"{k}: {v}" for k, v in extra.items()]
+def _config(folder, test_size=0.25, **model):
+    """``{output, data, model}``; ``model`` keys are LateFusionClassifier parameters."""
+    model = {"modalities": "[]", "tabular": "logistic", "cv": 3, "random_state": 1, **model}
+    lines = ["output: run", "data:", "  manifest: data/manifest.csv", f"  test_size: {test_size}",
+             "  random_state: 1", "model:"] + [f"  {k}: {v}" for k, v in model.items()]
     path = folder / "train.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -50,7 +52,8 @@ def test_train_then_predict(study):
     test_patients = set(split.loc[split["split"] == "test", "patient_id"])
     assert 0.2 < len(test_patients) / split["patient_id"].nunique() < 0.3
     saved = json.loads((run / "train_config.json").read_text())
-    assert saved["seed"] == 1 and saved["folds"] == 3
+    assert saved["model"]["random_state"] == 1 and saved["model"]["cv"] == 3
+    assert saved["data"]["random_state"] == 1 and saved["data"]["test_size"] == 0.25
     model_cfg = json.loads((run / "model" / "config.json").read_text())
     assert model_cfg["n_train_nodes"] == int((split["split"] == "train").sum())
     assert "lnfusion evaluate" in result.output
@@ -96,7 +99,7 @@ def test_train_reports_config_errors_and_refuses_to_overwrite(study):
     runner = CliRunner()
     result = runner.invoke(main, ["train", str(_config(study, head="median"))])
     assert result.exit_code != 0
-    assert "key 'head': expected one of" in result.output
+    assert "key 'model.head': expected one of" in result.output
     (study / "run").mkdir()
     result = runner.invoke(main, ["train", str(_config(study))])
     assert result.exit_code != 0 and "already exists" in result.output

@@ -5,6 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("timm")
 
+from sklearn.base import clone  # noqa: E402
+
 from lnfusion.fusion import LateFusionClassifier  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -36,3 +38,15 @@ def test_image_and_tabular_branches_fit_predict_and_round_trip(tmp_path, demo):
     assert (tmp_path / "model" / "branches" / "cdfi" / "weights.safetensors").is_file()
     loaded = LateFusionClassifier.load(tmp_path / "model")
     assert np.array_equal(loaded.predict_proba(demo), proba)
+
+
+def test_a_branch_parameter_set_on_the_fused_model_is_the_one_fit_uses(demo):
+    model = LateFusionClassifier(modalities=("bmode", "cdfi"), image_params=FAST, tabular=None,
+                                 cv="holdout", progress=False)
+    model.set_params(bmode__epochs=5)
+    twin = clone(model)
+    assert twin.get_params()["bmode__epochs"] == 5 and twin.get_params()["cdfi__epochs"] == 1
+    twin.fit(demo)
+    assert len(twin.branches_["bmode"].history_) == 5        # one row per epoch
+    assert len(twin.branches_["cdfi"].history_) == 1
+    assert twin.branches_["bmode"].get_params()["image_size"] == 32
