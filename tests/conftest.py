@@ -31,13 +31,6 @@ def one_torch_thread():
 # fitting, and the end-to-end runs of notebooks, examples and documented code (marker ``e2e``),
 # still fit for themselves.
 
-#: Settings of the shared model: the "small" demo training of ``lnfusion demo`` and the
-#: getting-started page (tiny timm network at 32 px, one epoch, one inner hold-out split).
-DEMO_FIT = dict(modalities=("bmode", "cdfi", "elasto"), tabular="xgboost", head="stacking",
-                backbone="test_resnet", cv="holdout", random_state=0, progress=False,
-                image_params={"image_size": 32, "epochs": 1, "progress": False})
-
-
 @pytest.fixture(scope="session")
 def demo_small(tmp_path_factory):
     """The ``small`` demo cohort (60 patients, 64 px, seed 0), built once per session."""
@@ -60,17 +53,22 @@ class DemoFit:
     cohort: object    #: the whole cohort (:func:`demo_small`)
     train: object     #: 70% of the patients, the model's training set
     test: object      #: the 30% held-out patients
-    model: object     #: fitted on ``train`` with :data:`DEMO_FIT`; do not refit or mutate
+    model: object     #: fitted on ``train`` (the "small" preset's model); do not refit or mutate
     model_dir: Path   #: ``model.save(...)`` of it, for commands that load a saved model
 
 
 @pytest.fixture(scope="session")
 def demo_fitted(demo_small, tmp_path_factory) -> DemoFit:
-    """One small fused model on the demo cohort, fitted and saved once per session."""
+    """One small fused model on the demo cohort, fitted and saved once per session.
+
+    The "small" demo preset's model (``demo_model_params("small")``: a tiny timm network at
+    32 px, one epoch, one inner hold-out split) on 70% of the patients, as in the quickstart.
+    """
     torch = pytest.importorskip("torch")
     pytest.importorskip("timm")
     pytest.importorskip("xgboost")
     from lnfusion.data import split_patients
+    from lnfusion.datasets import demo_model_params
     from lnfusion.fusion import LateFusionClassifier
 
     split = split_patients(demo_small.y, demo_small.groups, test_size=0.3, random_state=0)
@@ -78,7 +76,8 @@ def demo_fitted(demo_small, tmp_path_factory) -> DemoFit:
     before = torch.get_num_threads()
     torch.set_num_threads(1)   # tiny networks (see one_torch_thread)
     try:
-        model = LateFusionClassifier(**DEMO_FIT).fit(train)
+        model = LateFusionClassifier(**demo_model_params("small"), random_state=0,
+                                     progress=False).fit(train)
     finally:
         torch.set_num_threads(before)
     model_dir = model.save(tmp_path_factory.mktemp("demo_fitted") / "model")
