@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import lnfusion
 
 ROOT = Path(lnfusion.__file__).parent
@@ -32,14 +30,6 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("cli", {"cli"}),
     ("facade", {""}),  # lnfusion/__init__.py: lazy names from every subpackage
 ]
-
-#: Edges allowed although they close a cycle, each with the reason it is still there.
-PENDING_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # cohort.py and validation.py share a private parsed-manifest type; validation.py
-    # is being renamed to what it holds (manifest parsing that returns its errors).
-    ("lnfusion.data.validation", "lnfusion.data.cohort"): "pending: manifest parsing split",
-}
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
@@ -172,15 +162,13 @@ def test_stats_imports_only_the_foundation():
 
 
 def test_no_import_cycle_between_modules():
-    graph = {src: {dst for dst in dsts if (src, dst) not in PENDING_CYCLE_EDGES}
-             for src, dsts in GRAPH.items()}
-    assert _cycles(graph) == []
+    assert _cycles(GRAPH) == []
 
 
-@pytest.mark.parametrize("edge", sorted(PENDING_CYCLE_EDGES))
-def test_pending_edges_still_exist(edge):
-    """An allow-listed edge that is gone must leave the list."""
-    assert edge[1] in GRAPH[edge[0]], f"{edge} no longer exists: remove it from PENDING_CYCLE_EDGES"
+def test_manifest_parsing_does_not_know_the_cohort():
+    # cohort.py builds on manifest.py; the parsed record lives below the Cohort
+    assert "lnfusion.data.manifest" in GRAPH["lnfusion.data.cohort"]
+    assert "lnfusion.data.cohort" not in GRAPH["lnfusion.data.manifest"]
 
 
 def test_no_import_cycle_between_subpackages():

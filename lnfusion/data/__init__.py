@@ -7,7 +7,13 @@ pre-training datasets, image geometry and augmentation.
 from __future__ import annotations
 
 from lnfusion.data.breast_lesions import load_breast_lesions
-from lnfusion.data.cohort import Cohort, CohortSummary, UnlabelledError
+from lnfusion.data.cohort import (
+    Cohort,
+    CohortSummary,
+    UnlabelledError,
+    ValidationReport,
+    validate_manifest,
+)
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
     UnpairedReport,
@@ -32,7 +38,6 @@ from lnfusion.data.splits import (
     leave_one_site_out,
     split_patients,
 )
-from lnfusion.data.validation import ValidationReport, validate_manifest
 from lnfusion.lazy import lazy_exports
 
 __all__ = [

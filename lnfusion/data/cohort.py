@@ -2,7 +2,8 @@
 
 Build it with :meth:`Cohort.from_manifest`; every estimator in lnfusion takes a
 :class:`Cohort` as ``X``.  Accessors return copies, so callers cannot change a
-cohort by accident.
+cohort by accident.  :func:`validate_manifest` lists every problem of a
+manifest (parsed by :mod:`lnfusion.data.manifest`) instead of raising the first.
 
 A cohort of new patients may be *unlabelled* (``cohort.is_labelled`` is False):
 everything works except what needs a diagnosis, and :attr:`Cohort.y` raises
@@ -12,19 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from lnfusion.data.manifest import ParsedManifest, Roi, parse_manifest
 from lnfusion.data.schema import CohortSchema
-from lnfusion.data.validation import Roi, _Parsed, validate_manifest
-from lnfusion.exceptions import DataError, SchemaError
+from lnfusion.exceptions import DataError, LnfusionError, SchemaError
 
-__all__ = ["Cohort", "CohortSummary", "UnlabelledError", "OUTCOME_DERIVED_ATTR"]
+__all__ = ["Cohort", "CohortSummary", "UnlabelledError", "ValidationReport", "validate_manifest",
+           "OUTCOME_DERIVED_ATTR"]
 
 #: Key of ``DataFrame.attrs`` naming the outcome-derived columns of ``cohort.table`` / ``descriptors``.
 OUTCOME_DERIVED_ATTR = "outcome_derived"
@@ -163,7 +166,7 @@ class Cohort:
         raise TypeError("build a Cohort with Cohort.from_manifest(manifest, schema=None, root=None)")
 
     @classmethod
-    def _from_parsed(cls, parsed: _Parsed) -> Cohort:
+    def _from_parsed(cls, parsed: ParsedManifest) -> Cohort:
         self = object.__new__(cls)
         self._schema = parsed.schema
         self._table = parsed.table.reset_index(drop=True)
@@ -178,10 +181,11 @@ class Cohort:
         self._notes = tuple(parsed.notes)
         return self
 
-    def _parsed(self) -> _Parsed:
-        return _Parsed(table=self._table, schema=self._schema, root=self._root, source=self._source,
-                       y=self._y, groups=self._groups, sites=self._sites, images=self._images,
-                       rois=self._rois, masks=self._masks, notes=self._notes)
+    def _parsed(self) -> ParsedManifest:
+        return ParsedManifest(table=self._table, schema=self._schema, root=self._root,
+                              source=self._source, y=self._y, groups=self._groups, sites=self._sites,
+                              images=self._images, rois=self._rois, masks=self._masks,
+                              notes=self._notes)
 
     def _replace(self, **changes: Any) -> Cohort:
         """A cohort with some internals replaced: ``table``, ``notes`` or ``descriptors`` (schema's)."""
@@ -252,6 +256,13 @@ class Cohort:
         EmptyClassError
             A declared class has no patient.
 
+        Warns
+        -----
+        UserWarning
+            A patient's nodes sit at two sites (leave-one-site-out validation
+            would fail on this cohort; ``lnfusion validate --strict`` makes it
+            an error).
+
         Notes
         -----
         The first problem is raised and its message counts the others; use
@@ -262,6 +273,8 @@ class Cohort:
                                    allow_empty_classes=allow_empty_classes, source=source,
                                    labelled=labelled)
         report.raise_first()
+        for problem in report.warnings:
+            warnings.warn(str(problem), UserWarning, stacklevel=2)
         return report.cohort
 
     # -- accessors ---------------------------------------------------------------------
@@ -448,7 +461,7 @@ class Cohort:
         if arr.size and (arr.min() < -len(self) or arr.max() >= len(self)):
             raise DataError(f"subset positions must lie in [0, {len(self)}); got min {arr.min()}, "
                             f"max {arr.max()}")
-        parsed = _Parsed(
+        parsed = ParsedManifest(
             table=self._table.iloc[arr].reset_index(drop=True), schema=self._schema, root=self._root,
             source=self._source, y=None if self._y is None else self._y[arr],
             groups=self._groups[arr],
@@ -497,3 +510,104 @@ class Cohort:
             masks_per_modality=masks, outcome_derived=tuple(self._schema.outcome_derived),
             notes=self._notes,
         )
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of :func:`validate_manifest`.
+
+    Attributes
+    ----------
+    source : str
+        The manifest file (or ``"manifest DataFrame"``).
+    errors : list of LnfusionError
+        Every problem found, in row order (problems not tied to one row, such
+        as an empty class, last).  Empty when the manifest is valid.
+    notes : list of str
+        Information that is not an error (schema inferred, columns not in the
+        schema, manifest read without labels).
+    cohort : Cohort or None
+        The validated cohort when there are no errors.
+    labelled : bool or None
+        Whether the manifest was read with labels (None when it could not be
+        read far enough to tell).
+    warnings : list of LnfusionError
+        Problems that let the manifest be read but will stop some analyses
+        later (a patient at two sites); errors with ``strict=True``.
+    """
+
+    source: str
+    errors: list[LnfusionError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cohort: Cohort | None = None
+    labelled: bool | None = None
+    warnings: list[LnfusionError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no error was found."""
+        return not self.errors
+
+    def raise_first(self) -> None:
+        """Raise the first error (its message counts the others); no-op when valid."""
+        if not self.errors:
+            return
+        err = self.errors[0]
+        if len(self.errors) > 1 and "more problem" not in str(err):
+            more = len(self.errors) - 1
+            err.args = (f"{err} (and {more} more problem{'s' if more > 1 else ''}; "
+                        "`lnfusion validate MANIFEST` lists them all)",)
+        raise err
+
+    def to_text(self) -> str:
+        """Errors (or the cohort summary) as plain text, as ``lnfusion validate`` prints."""
+        lines = [f"note: {n}" for n in self.notes]
+        lines += [f"warning: {type(w).__name__}: {w}" for w in self.warnings]
+        if self.errors:
+            n = len(self.errors)
+            lines.append(f"{self.source}: {n} error{'s' if n > 1 else ''}")
+            lines += [f"  {type(e).__name__}: {e}" for e in self.errors]
+        elif self.cohort is not None:
+            lines.append(self.cohort.summary().to_text())
+        return "\n".join(lines)
+
+
+def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
+                      schema: CohortSchema | str | os.PathLike | None = None,
+                      root: str | os.PathLike | None = None,
+                      check_images: bool = True,
+                      allow_empty_classes: bool = False,
+                      source: str | None = None,
+                      labelled: bool | None = None,
+                      strict: bool = False) -> ValidationReport:
+    """Check a manifest and collect every problem.
+
+    Parameters
+    ----------
+    manifest, schema, root, check_images, allow_empty_classes, source, labelled
+        As for :func:`lnfusion.data.manifest.parse_manifest`, which runs the
+        checks (and :meth:`Cohort.from_manifest`, which raises the first
+        problem instead).
+    strict : bool
+        Report warnings (a patient whose nodes sit at two sites) as errors.
+
+    Returns
+    -------
+    ValidationReport
+        ``errors`` lists every problem; ``cohort`` is set when there is none;
+        ``warnings`` lists what will stop some analyses later.  Problems that
+        prevent reading further (file not found, a schema column
+        missing) are the only error reported.
+
+    Raises
+    ------
+    ConfigError
+        ``labelled`` is not True, False or None.
+    """
+    found = parse_manifest(manifest, schema=schema, root=root, check_images=check_images,
+                           allow_empty_classes=allow_empty_classes, source=source, labelled=labelled,
+                           strict=strict)
+    return ValidationReport(
+        source=found.source, errors=found.errors, notes=found.notes, labelled=found.labelled,
+        warnings=found.warnings,
+        cohort=None if found.parsed is None else Cohort._from_parsed(found.parsed))

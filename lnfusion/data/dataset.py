@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from lnfusion.data.cohort import Cohort
+from lnfusion.data.decode import modality_images
 from lnfusion.data.imageio import read_image
 from lnfusion.exceptions import DataError
 
@@ -67,18 +68,8 @@ class ImageDataset(Dataset):
         self.cohort = cohort
         self.modality = modality
         self.transform = transform
-        images, rois = cohort.images(modality), cohort.rois(modality)
-        positions = np.arange(len(cohort)) if indices is None else np.asarray(indices, dtype=np.int64)
-        if positions.size and (positions.min() < 0 or positions.max() >= len(cohort)):
-            raise DataError(f"indices must lie in [0, {len(cohort)}); got min {positions.min()}, "
-                            f"max {positions.max()}")
-        self._samples: list[tuple[str, Any]] = []
-        nodes: list[int] = []
-        for pos in positions:
-            for path, roi in zip(images[pos], rois[pos]):
-                self._samples.append((path, roi))
-                nodes.append(int(pos))
-        self.node_positions = np.asarray(nodes, dtype=np.int64)
+        paths, rois, self.node_positions = modality_images(cohort, modality, indices)
+        self._samples: list[tuple[str, Any]] = list(zip(paths, rois))
         self.images_per_node = np.bincount(self.node_positions, minlength=len(cohort))
         self._labels = cohort.y if cohort.is_labelled else None
         self._read_mode = "rgb" if cohort.schema.modalities[modality].colour else "grey"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lnfusion.data.geometry import crop_roi
+from lnfusion.data.decode import decode_uint8, modality_images
 from lnfusion.exceptions import ConfigError, DataError
 
 __all__ = ["PretrainData", "load_pretrain_data", "file_sha256"]
@@ -62,20 +62,6 @@ class PretrainData:
     description: dict[str, Any]
 
 
-def _decode_arrays(arrays: Iterable[np.ndarray], n: int, image_size: int, colour: bool, in_chans: int,
-                   progress: bool) -> np.ndarray:
-    from tqdm.auto import tqdm
-
-    from lnfusion.data.transforms import build_transform
-
-    transform = build_transform(colour, image_size, mean=[0.0] * in_chans, std=[1.0] * in_chans,
-                                in_chans=in_chans, train=False)
-    out = np.empty((n, in_chans, image_size, image_size), dtype=np.uint8)
-    for i, arr in enumerate(tqdm(arrays, total=n, desc="decode", disable=not progress, leave=False)):
-        out[i] = (transform(arr) * 255.0).round_().clamp_(0, 255).byte().numpy()
-    return out
-
-
 def load_pretrain_data(dataset: Any, *, image_size: int, colour: bool = False, split: str = "train",
                        modality: str | None = None, exclude: Iterable[str] | None = None,
                        progress: bool = False) -> PretrainData:
@@ -105,20 +91,19 @@ def load_pretrain_data(dataset: Any, *, image_size: int, colour: bool = False, s
     PretrainData
     """
     from lnfusion.data.cohort import Cohort
-    from lnfusion.data.imageio import IMAGE_SUFFIXES, read_image
+    from lnfusion.data.imageio import IMAGE_SUFFIXES
     from lnfusion.data.layouts import read_medmnist_npz
 
-    in_chans = 3 if colour else 1
+    decode = {"image_size": image_size, "colour": colour, "in_chans": 3 if colour else 1,
+              "progress": progress}
     excluded = set(exclude or ())
-    mode = "rgb" if colour else "grey"
     if isinstance(dataset, Cohort):
         modality = modality or dataset.modalities[0]
-        pairs = [(p, roi, int(y)) for paths, rois, y in zip(dataset.images(modality), dataset.rois(modality),
-                                                             dataset.y) for p, roi in zip(paths, rois)]
+        paths, rois, nodes = modality_images(dataset, modality)
         classes = [str(c) for c in dataset.classes]
         desc = {"kind": "cohort", "path": str(getattr(dataset, "source", "")), "modality": modality,
                 "split": None}
-        files = [(Path(p), y, roi) for p, roi, y in pairs]
+        files = [(Path(p), int(y), roi) for p, roi, y in zip(paths, rois, dataset.y[nodes])]
     else:
         path = Path(dataset)
         if path.suffix == ".npz":
@@ -140,7 +125,7 @@ def load_pretrain_data(dataset: Any, *, image_size: int, colour: bool = False, s
                     digests.append(digest)
             n_all = sum(len(data[s][1]) for s in parts)
             classes = [str(k) for k in range(int(max(max(labels, default=0), 0)) + 1)]
-            images = _decode_arrays(arrays, len(arrays), image_size, colour, in_chans, progress)
+            images = decode_uint8(arrays, **decode)
             return PretrainData(images, np.asarray(labels, np.int64), classes, digests, sources,
                                 {"kind": "medmnist-npz", "path": str(path), "split": split,
                                  "n_images": len(arrays), "n_excluded": n_all - len(arrays)})
@@ -166,11 +151,7 @@ def load_pretrain_data(dataset: Any, *, image_size: int, colour: bool = False, s
         raise DataError(f"{desc['path']}: no image left to pre-train on "
                         f"({len(files)} found, {len(files) - len(keep)} excluded)")
 
-    def arrays():
-        for f, _, roi in keep:
-            yield crop_roi(read_image(f, mode=mode), roi)
-
-    images = _decode_arrays(arrays(), len(keep), image_size, colour, in_chans, progress)
+    images = decode_uint8([f for f, _, _ in keep], [roi for _, _, roi in keep], **decode)
     desc.update(n_images=len(keep), n_excluded=len(files) - len(keep))
     return PretrainData(images, np.asarray([y for _, y, _ in keep], np.int64), classes, digests,
                         [str(f) for f, _, _ in keep], desc)

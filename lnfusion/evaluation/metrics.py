@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from lnfusion.data.labels import class_indices
 from lnfusion.evaluation.calibration import (
     _ece,
     brier_score,
@@ -105,24 +106,7 @@ def check_predictions(
     k = len(classes)
     if k < 2:
         raise DataError(f"classes: expected at least 2 class names, got {list(classes)}")
-    y_arr = np.asarray(y_true)
-    if y_arr.ndim != 1:
-        raise DataError(f"y_true: expected a 1-d array, got shape {y_arr.shape}")
-    if y_arr.dtype.kind in "iu":
-        y = y_arr.astype(int)
-        bad = (y < 0) | (y >= k)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"y_true: class index {y[i]} at position {i} is outside "
-                            f"0..{k - 1} (classes {list(classes)})")
-    else:
-        lookup = {c: i for i, c in enumerate(classes)}
-        y = np.empty(y_arr.shape[0], dtype=int)
-        for i, v in enumerate(y_arr.tolist()):
-            if str(v) not in lookup:
-                raise DataError(f"y_true: label {v!r} at position {i} is not one of the "
-                                f"classes {list(classes)}")
-            y[i] = lookup[str(v)]
+    y = class_indices(y_true, classes, name="y_true")
     p = np.asarray(proba, dtype=float)
     if p.ndim != 2 or p.shape != (y.shape[0], k):
         raise DataError(f"{name}: expected shape ({y.shape[0]}, {k}) (nodes x classes "

@@ -30,7 +30,7 @@ from lnfusion.exceptions import (
     PersistenceError,
     check_fitted,
 )
-from lnfusion.io import atomic_dir, atomic_write_text
+from lnfusion.io import atomic_dir, atomic_write_text, recover_output
 from lnfusion.models.checkpoint import load_tensors, read_json, save_tensors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,32 +80,20 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
         Images ``(n_images, in_chans, image_size, image_size)``, label and node
         position (in ``cohort``) of each image; ``n_nodes = len(cohort)``.
     """
-    import torch
-    from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-
-    from lnfusion.data.dataset import ImageDataset
-    from lnfusion.data.transforms import build_transform
+    from lnfusion.data.decode import decode_uint8, modality_images
     from lnfusion.models.training import ImageSet
 
+    paths, rois, nodes = modality_images(cohort, modality, positions)
     colour = cohort.schema.modalities[modality].colour
-    transform = build_transform(colour, image_size, mean=[0.0] * in_chans, std=[1.0] * in_chans,
-                                in_chans=in_chans, train=False)
-    ds = ImageDataset(cohort, modality, transform, indices=positions)
-    out = np.empty((len(ds), in_chans, image_size, image_size), dtype=np.uint8)
-    loader = DataLoader(ds, batch_size=32, shuffle=False, num_workers=num_workers)
-    start = 0
-    for x, _, _ in tqdm(loader, desc=f"decode {modality}", disable=not progress, leave=False,
-                        unit="batch"):
-        out[start:start + len(x)] = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
-        start += len(x)
+    out = decode_uint8(paths, rois, image_size=image_size, colour=colour, in_chans=in_chans,
+                       num_workers=num_workers, progress=progress, desc=f"decode {modality}")
     if labels is not None:
-        y = np.asarray(labels)[ds.node_positions]
+        y = np.asarray(labels)[nodes]
     elif cohort.is_labelled:
-        y = cohort.y[ds.node_positions]
+        y = cohort.y[nodes]
     else:  # new patients: prediction needs no labels
         y = None
-    return ImageSet(images=out, labels=y, node=ds.node_positions, n_nodes=len(cohort))
+    return ImageSet(images=out, labels=y, node=nodes, n_nodes=len(cohort))
 
 
 class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
@@ -264,6 +252,21 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 fail(name, "a non-empty string")
+        self._check_backbone_known()
+        for name in ("channels_last", "progress", "resume", "tta"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                fail(name, "True or False")
+        for name in ("weight_decay", "warmup_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
+                fail(name, "a number >= 0")
+        rs = self.random_state
+        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)):
+            fail("random_state", "an integer")
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+            fail("checkpoint_dir", "None or a folder path")
+        if not isinstance(self.pretrained, (type(None), bool, str, os.PathLike)):
+            fail("pretrained", "None, False, True (timm's weights) or a path")
         if isinstance(self.image_size, bool) or not isinstance(self.image_size, (int, np.integer)) \
                 or self.image_size < 8:
             fail("image_size", "an integer >= 8")
@@ -281,6 +284,18 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.device, str):
             fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
         self._train_config()
+
+    def _check_backbone_known(self) -> None:
+        """Refuse a backbone timm does not know, before any data are read (no network needed)."""
+        import timm
+
+        if timm.is_model(self.backbone):
+            return
+        import difflib
+
+        close = difflib.get_close_matches(self.backbone, timm.list_models(), n=5, cutoff=0.6)
+        raise ParameterError("backbone", self.backbone, "a timm model name (timm.list_models())"
+                             + (f"; similar names: {close}" if close else ""), type(self).__name__)
 
     def _class_weights(self, labels: np.ndarray, n_classes: int) -> np.ndarray | None:
         cw = self.class_weight
@@ -543,6 +558,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         from lnfusion.models.hardware import resolve_device
 
         path = Path(path)
+        recover_output(path)
         doc = read_json(path / "config.json")
         if doc.get("format") != MODEL_FORMAT:
             raise PersistenceError(f"{path / 'config.json'}: expected format {MODEL_FORMAT!r}, got "

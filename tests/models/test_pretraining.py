@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from lnfusion.io import OUTPUT_MARKER  # noqa: E402
 from lnfusion.models.encoders import EncoderMismatchError, create_encoder  # noqa: E402
 from lnfusion.models.pretraining import (  # noqa: E402
     compare_pretraining,
@@ -46,7 +47,8 @@ def test_pretrain_folder_record_and_reuse(image_folder, tmp_path):
     assert cfg["data"]["classes"] == ["benign", "malignant"]
     seen = read_pretrain_hashes(out)
     assert len(seen) == 19 and file_sha256(test_file) not in seen
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "encoder.safetensors", "images.sha256"]
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "config.json", "encoder.safetensors",
+                                                     "images.sha256"]
 
     from safetensors.torch import load_file
 
@@ -101,3 +103,12 @@ def test_compare_pretraining_one_call(toy_cohort, tmp_path, fast):
     assert list(table["init"]) == ["scratch", "pretrained"]
     assert {"auc", "auc_ci_low", "auc_ci_high", "accuracy", "n_test", "best_epoch"} <= set(table.columns)
     assert table["n_test"].tolist() == [18, 18] and table["auc"].between(0, 1).all()
+
+
+def test_cohort_pretraining_images_are_the_image_branch_images(toy_cohort):
+    from lnfusion.models.image_branch import decode_images
+
+    data = load_pretrain_data(toy_cohort, image_size=32, modality="bmode")
+    branch = decode_images(toy_cohort, "bmode", 32, in_chans=1)
+    assert data.images.dtype == np.uint8 and np.array_equal(data.images, branch.images)
+    assert data.labels.tolist() == branch.labels.tolist()

@@ -1,11 +1,15 @@
-"""Manifest validation: every problem named by row, column and file.
+"""Manifest parsing: read a manifest and check every cell, collecting every problem.
 
-:func:`validate_manifest` checks a whole manifest and collects *all* problems
-into a :class:`ValidationReport` (``lnfusion validate`` prints them);
-:meth:`lnfusion.data.Cohort.from_manifest` runs the same checks and raises the
-first one.  Row numbers in messages are spreadsheet rows (header = row 1, first
-data row = row 2) followed by the 0-based position, which is also the ``row``
-attribute of the exception.
+:func:`parse_manifest` reads a manifest (CSV/TSV/Parquet or DataFrame), checks
+it against a :class:`~lnfusion.data.CohortSchema` and returns a
+:class:`ManifestParse`: the :class:`ParsedManifest` a
+:class:`~lnfusion.data.Cohort` is built from (None when anything is wrong),
+*all* problems found, and notes.  :func:`lnfusion.data.validate_manifest`
+(``lnfusion validate``) wraps it into a report with the cohort;
+:meth:`lnfusion.data.Cohort.from_manifest` raises the first problem.  Row
+numbers in messages are spreadsheet rows (header = row 1, first data row =
+row 2) followed by the 0-based position, which is also the ``row`` attribute of
+the exception.
 
 A node missing a modality (empty cell) is not an error: it is recorded in
 :meth:`~lnfusion.data.Cohort.modality_mask`.  Empty descriptor cells become NaN.
@@ -24,7 +28,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,10 +53,7 @@ from lnfusion.exceptions import (
     UnknownLabelError,
 )
 
-if TYPE_CHECKING:
-    from lnfusion.data.cohort import Cohort
-
-__all__ = ["ValidationReport", "validate_manifest", "read_manifest", "Roi"]
+__all__ = ["ManifestParse", "ParsedManifest", "Roi", "parse_manifest", "read_manifest"]
 
 #: An ROI box ``(x0, y0, x1, y1)`` in pixels, x to the right, y down, x1/y1 exclusive.
 Roi = tuple[int, int, int, int]
@@ -61,58 +62,77 @@ _DATAFRAME_SOURCE = "manifest DataFrame"
 
 
 @dataclass
-class ValidationReport:
-    """Outcome of :func:`validate_manifest`.
+class ParsedManifest:
+    """A checked manifest: everything a :class:`~lnfusion.data.Cohort` is built from.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per node: ids, labels, sites as text, descriptors parsed
+        (float or categorical), modality cells as given.
+    schema : CohortSchema
+        The schema the manifest was checked against.
+    root : Path
+        Absolute folder the image paths were resolved against.
+    source : str
+        The manifest file (or the DataFrame's name).
+    y : ndarray of int or None
+        Class index per node; None for an unlabelled manifest.
+    groups : ndarray of object
+        Patient id per node.
+    sites : ndarray of object or None
+        Site per node; None without a site column.
+    images, rois, masks : dict
+        Modality -> per node, the absolute image paths, their ROI boxes (None:
+        whole image) and lesion-mask paths (None: no mask).
+    notes : tuple of str
+        What a loader wants a reader to know (shown in the cohort summary).
+    """
+
+    table: pd.DataFrame
+    schema: CohortSchema
+    root: Path
+    source: str
+    y: np.ndarray | None  # None: unlabelled cohort
+    groups: np.ndarray
+    sites: np.ndarray | None
+    images: dict[str, list[list[str]]]
+    rois: dict[str, list[list[Roi | None]]]
+    masks: dict[str, list[list[str | None]]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class ManifestParse:
+    """What :func:`parse_manifest` found.
 
     Attributes
     ----------
     source : str
         The manifest file (or ``"manifest DataFrame"``).
+    parsed : ParsedManifest or None
+        The checked manifest; None when any error was found.
     errors : list of LnfusionError
         Every problem found, in row order (problems not tied to one row, such
         as an empty class, last).  Empty when the manifest is valid.
     notes : list of str
         Information that is not an error (schema inferred, columns not in the
         schema, manifest read without labels).
-    cohort : Cohort or None
-        The validated cohort when there are no errors.
     labelled : bool or None
         Whether the manifest was read with labels (None when it could not be
         read far enough to tell).
+    warnings : list of LnfusionError
+        Problems that do not stop the manifest from being read but will stop
+        some analyses later (a patient whose nodes sit at two sites breaks
+        leave-one-site-out validation); errors under ``strict=True``.
     """
 
     source: str
+    parsed: ParsedManifest | None = None
     errors: list[LnfusionError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    cohort: Cohort | None = None
     labelled: bool | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when no error was found."""
-        return not self.errors
-
-    def raise_first(self) -> None:
-        """Raise the first error (its message counts the others); no-op when valid."""
-        if not self.errors:
-            return
-        err = self.errors[0]
-        if len(self.errors) > 1 and "more problem" not in str(err):
-            more = len(self.errors) - 1
-            err.args = (f"{err} (and {more} more problem{'s' if more > 1 else ''}; "
-                        "`lnfusion validate MANIFEST` lists them all)",)
-        raise err
-
-    def to_text(self) -> str:
-        """Errors (or the cohort summary) as plain text, as ``lnfusion validate`` prints."""
-        lines = [f"note: {n}" for n in self.notes]
-        if self.errors:
-            n = len(self.errors)
-            lines.append(f"{self.source}: {n} error{'s' if n > 1 else ''}")
-            lines += [f"  {type(e).__name__}: {e}" for e in self.errors]
-        elif self.cohort is not None:
-            lines.append(self.cohort.summary().to_text())
-        return "\n".join(lines)
+    warnings: list[LnfusionError] = field(default_factory=list)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -242,23 +262,6 @@ def _parse_roi(part: str) -> Roi | str:
 
 
 # -- the checks ------------------------------------------------------------------------
-@dataclass
-class _Parsed:
-    """Everything :class:`~lnfusion.data.Cohort` is built from."""
-
-    table: pd.DataFrame
-    schema: CohortSchema
-    root: Path
-    source: str
-    y: np.ndarray | None  # None: unlabelled cohort
-    groups: np.ndarray
-    sites: np.ndarray | None
-    images: dict[str, list[list[str]]]
-    rois: dict[str, list[list[Roi | None]]]
-    masks: dict[str, list[list[str | None]]] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-
-
 def _resolve_schema(manifest: Any, df: pd.DataFrame, schema: CohortSchema | str | os.PathLike | None,
                     notes: list[str]) -> CohortSchema:
     if isinstance(schema, CohortSchema):
@@ -322,11 +325,11 @@ def _check_columns(df: pd.DataFrame, schema: CohortSchema, source: str, notes: l
 
 
 def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empty_classes: bool,
-           source: str | None, labelled: bool | None, report: ValidationReport) -> _Parsed | None:
-    errors, notes = report.errors, report.notes
+           source: str | None, labelled: bool | None, found: ManifestParse) -> ParsedManifest | None:
+    errors, notes = found.errors, found.notes
     df, source = read_manifest(manifest, source)
     schema = _resolve_schema(manifest, df, schema, notes)
-    labelled = report.labelled = _resolve_labelled(df, schema, labelled, notes)
+    labelled = found.labelled = _resolve_labelled(df, schema, labelled, notes)
     _check_columns(df, schema, source, notes, labelled)
     if root is None:
         root = Path(manifest).parent if not isinstance(manifest, pd.DataFrame) else Path.cwd()
@@ -381,6 +384,8 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
 
     # cohort-level checks ------------------------------------------------------------
     _check_duplicates(patients, nodes, has_node, schema, source, errors)
+    if sites is not None:
+        _check_patient_sites(patients, sites, schema, source, found.warnings)
     if labelled:
         _check_conflicts(patients, y, classes, schema, source, errors)
     if labelled and not allow_empty_classes:
@@ -401,7 +406,7 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
         table[schema.label] = labels
     if has_site:
         table[schema.site] = sites
-    return _Parsed(
+    return ParsedManifest(
         table=table, schema=schema, root=root, source=source, y=y,
         groups=np.asarray(patients, dtype=object),
         sites=np.asarray(sites, dtype=object) if sites is not None else None,
@@ -518,7 +523,7 @@ def _parse_masks(cell: str, paths: list[str], sizes: list[Any], boxes: list[Roi 
         if not part:
             continue
         path = os.path.normpath(os.path.join(root, part))
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             errors.append(MissingImageError(f"{_where(source, pos, mask_col)}: mask file {path} not found",
                                             path=path, row=pos, column=mask_col))
             continue
@@ -589,14 +594,32 @@ def _check_conflicts(patients, y, classes, schema, source, errors) -> None:
             "expected one diagnosis per patient", row=first_other, column=schema.label))
 
 
-def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
-                      schema: CohortSchema | str | os.PathLike | None = None,
-                      root: str | os.PathLike | None = None,
-                      check_images: bool = True,
-                      allow_empty_classes: bool = False,
-                      source: str | None = None,
-                      labelled: bool | None = None) -> ValidationReport:
-    """Check a manifest and collect every problem.
+def _check_patient_sites(patients, sites, schema, source, warnings) -> None:
+    """A patient whose nodes sit at two sites: every per-site analysis would split the patient."""
+    by_patient: dict[str, dict[str, list[int]]] = {}
+    for pos, (p, s) in enumerate(zip(patients, sites)):
+        if p is not None and s is not None:
+            by_patient.setdefault(p, {}).setdefault(s, []).append(pos)
+    for patient, per_site in by_patient.items():
+        if len(per_site) < 2:
+            continue
+        detail = "; ".join(f"{s!r} on {_rows_text(pos)}" for s, pos in per_site.items())
+        first_other = sorted(per_site.values(), key=lambda v: v[0])[1][0]
+        warnings.append(ManifestError(
+            f"{source}, column {schema.site!r}: patient {patient!r} has nodes at {len(per_site)} sites "
+            f"({detail}); expected each patient at one site (leave-one-site-out validation and "
+            "per-site results cannot keep the patient whole)", row=first_other, column=schema.site))
+
+
+def parse_manifest(manifest: str | os.PathLike | pd.DataFrame,
+                   schema: CohortSchema | str | os.PathLike | None = None,
+                   root: str | os.PathLike | None = None,
+                   check_images: bool = True,
+                   allow_empty_classes: bool = False,
+                   source: str | None = None,
+                   labelled: bool | None = None,
+                   strict: bool = False) -> ManifestParse:
+    """Read and check a manifest, collecting every problem instead of raising it.
 
     Parameters
     ----------
@@ -605,7 +628,7 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
     schema : CohortSchema or path-like, optional
         The schema or its JSON file.  Default: ``schema.json`` beside the
         manifest, else the default schema restricted to the modality columns
-        present (noted in ``report.notes``).
+        present (noted in ``notes``).
     root : path-like, optional
         Folder relative image paths resolve against.  Default: the manifest's
         folder (the current folder for a DataFrame).
@@ -618,34 +641,42 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
         Name of a DataFrame manifest in messages (default ``"manifest DataFrame"``).
     labelled : bool or None
         ``None`` (default): read labels iff the manifest has the schema's label
-        column with at least one non-empty cell.  ``True``: the label column is required (a ``SchemaError``
-        without it).  ``False``: ignore any label column (new patients to
-        predict).  Without labels, the label checks (unknown label,
-        conflicting labels, empty class) are skipped and the cohort's
-        ``is_labelled`` is False.
+        column with at least one non-empty cell.  ``True``: the label column is
+        required (a ``SchemaError`` without it).  ``False``: ignore any label
+        column (new patients to predict).  Without labels, the label checks
+        (unknown label, conflicting labels, empty class) are skipped and
+        ``parsed.y`` is None.
+    strict : bool
+        Treat warnings (a patient at two sites) as errors.
 
     Returns
     -------
-    ValidationReport
-        ``errors`` lists every problem; ``cohort`` is set when there is none.
+    ManifestParse
+        ``errors`` lists every problem; ``warnings`` what will stop some
+        analyses later; ``parsed`` is set when there is no error.
         Problems that prevent reading further (file not found, a schema column
         missing) are the only error reported.
+
+    Raises
+    ------
+    ConfigError
+        ``labelled`` is not True, False or None.
     """
     if labelled is not None and not isinstance(labelled, (bool, np.bool_)):
         raise ConfigError(f"labelled must be True, False or None (auto: labelled iff the manifest has "
                           f"a non-empty label column), got {labelled!r}")
-    report = ValidationReport(source=(source or _DATAFRAME_SOURCE) if isinstance(manifest, pd.DataFrame)
-                              else str(manifest))
+    found = ManifestParse(source=(source or _DATAFRAME_SOURCE) if isinstance(manifest, pd.DataFrame)
+                          else str(manifest))
     try:
-        parsed = _parse(manifest, schema, root, check_images, allow_empty_classes, source,
-                        labelled, report)
+        found.parsed = _parse(manifest, schema, root, check_images, allow_empty_classes, source,
+                              labelled, found)
     except (SchemaError, ManifestError) as exc:
-        report.errors.insert(0, exc)
-        return report
+        found.errors.insert(0, exc)
+        return found
+    if strict and found.warnings:
+        found.errors += found.warnings
+        found.warnings = []
+        found.parsed = None
     # row order; problems not tied to one row (an empty class) last
-    report.errors.sort(key=lambda e: (getattr(e, "row", None) is None, getattr(e, "row", None) or 0))
-    if parsed is not None:
-        from lnfusion.data.cohort import Cohort  # cohort.py imports this module
-
-        report.cohort = Cohort._from_parsed(parsed)
-    return report
+    found.errors.sort(key=lambda e: (getattr(e, "row", None) is None, getattr(e, "row", None) or 0))
+    return found

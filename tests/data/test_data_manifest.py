@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from lnfusion.data import Cohort, validate_manifest
+from lnfusion.data.manifest import ParsedManifest, parse_manifest
 from lnfusion.exceptions import (
     CategoryLevelError,
     ConflictingLabelError,
@@ -105,6 +106,26 @@ def test_report_collects_every_error(cohort_dir, manifest_df, schema):
     assert "manifest DataFrame: 4 errors" in text
     with pytest.raises(UnknownLabelError, match=r"and 3 more problems"):
         Cohort.from_manifest(df, schema, root=cohort_dir)
+
+
+def test_parsing_returns_its_errors_and_builds_no_cohort(cohort_dir, manifest_df, schema):
+    manifest_df.loc[0, "label"] = "metastasis"
+    manifest_df.loc[2, "age"] = "n/a"
+    found = parse_manifest(manifest_df, schema, root=cohort_dir)
+    assert found.parsed is None and found.labelled is True
+    assert [(type(e), e.row) for e in found.errors] == [(UnknownLabelError, 0), (NonNumericError, 2)]
+    found = parse_manifest(manifest_df.drop(columns=["age"]), schema, root=cohort_dir)
+    assert found.parsed is None and [type(e) for e in found.errors] == [SchemaError]
+
+
+def test_parsed_manifest_is_what_the_cohort_holds(cohort_dir, schema):
+    found = parse_manifest(cohort_dir / "manifest.csv", schema)
+    assert found.errors == [] and isinstance(found.parsed, ParsedManifest)
+    cohort = Cohort.from_manifest(cohort_dir / "manifest.csv", schema)
+    assert found.parsed.y.tolist() == cohort.y.tolist()
+    assert found.parsed.groups.tolist() == cohort.groups.tolist()
+    assert found.parsed.images["bmode"] == cohort.images("bmode")
+    assert found.parsed.source == cohort.source == str(cohort_dir / "manifest.csv")
 
 
 def test_missing_modality_is_recorded_not_an_error(cohort_dir, schema):
