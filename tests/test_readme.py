@@ -2,6 +2,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -14,6 +16,8 @@ def test_readme_names_the_two_setup_commands():
     assert "make demo" in text and "make test" in text
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("one_torch_thread")
 def test_readme_quickstart_runs(tmp_path, monkeypatch, capsys):
     blocks = _python_blocks(README.read_text())
     assert len(blocks) == 1, "the README has exactly one quickstart block"
