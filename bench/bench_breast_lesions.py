@@ -105,7 +105,7 @@ def pretrain_on_busi(busi: Path, out_dir: Path, cohort, backbone: str, image_siz
     expected: different hospitals), so the encoder never saw a test image.
     ``n_images``: a class-stratified subset of BUSI (the small setting).
     """
-    from lnfusion.models.pretrain import file_sha256, pretrain
+    from lnfusion.models.pretraining import file_sha256, pretrain
 
     if (out_dir / "config.json").is_file():
         return out_dir
