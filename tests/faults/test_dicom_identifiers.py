@@ -20,6 +20,8 @@ from lnfusion.cli import main
 
 pydicom = pytest.importorskip("pydicom")
 
+from dicom_files import write_dicom  # noqa: E402
+
 #: What the scanner wrote into the files; none of it may leave them.
 TAGS = {"PatientName": "Hinterhuber^Janetta", "PatientID": "MRN-0471193", "PatientBirthDate": "19530817",
         "AccessionNumber": "ACC-88512", "InstitutionName": "Stadtklinik Nord",
@@ -30,25 +32,8 @@ IDENTIFIERS = ("Hinterhuber", "Janetta", "MRN-0471193", "0471193", "19530817", "
 
 
 def _to_dicom(png: Path) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
     arr = np.asarray(Image.open(png).convert("L"))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    for key, value in TAGS.items():
-        setattr(ds, key, value)
-    ds.set_pixel_data(arr, photometric_interpretation="MONOCHROME2", bits_stored=8)
-    out = png.with_suffix(".dcm")
-    ds.save_as(out, enforce_file_format=True)
-    return out
+    return write_dicom(png.with_suffix(".dcm"), arr, **TAGS)
 
 
 def _dicom_study(workspace) -> Path:
