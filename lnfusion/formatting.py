@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_number", "format_pvalue", "format_ci", "format_range", "markdown_table", "html_table",
-           "table_to_json", "table_from_json", "jsonable"]
+__all__ = ["format_number", "format_pvalue", "format_ci", "format_range", "count_noun",
+           "markdown_table", "html_table", "table_to_json", "table_from_json", "jsonable"]
 
 
 def _missing(value: Any) -> bool:
@@ -73,6 +73,11 @@ def format_range(low: Any, high: Any, digits: int = 3) -> str:
         return "–"
     sep = " to " if float(low) < 0 or float(high) < 0 else "–"
     return f"{format_number(low, digits)}{sep}{format_number(high, digits)}"
+
+
+def count_noun(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 variable``, ``2 variables``: a count with its noun in the right number."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def markdown_table(df: pd.DataFrame) -> str:

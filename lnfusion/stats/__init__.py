@@ -14,6 +14,8 @@ Main entry points
     regression with odds ratios and a nomogram table.
 :func:`roc_auc_ci`, :func:`delong_test`, :func:`multiclass_auc`
     AUC with DeLong or bootstrap intervals and DeLong's paired test.
+:func:`infer_types`
+    The type of every column of a frame, and the reason for it.
 :func:`adjust_pvalues`
     R's ``p.adjust``.
 :class:`SortedScores`, :func:`auc_score`, :func:`roc_points`
@@ -40,7 +42,7 @@ from .hypothesis_tests import (
     t_test,
     welch_anova,
 )
-from .infer import infer_variable_types
+from .infer import ColumnType, infer_types, infer_variable_types
 from .logistic import LogisticResult, fit_logistic, logistic_regression, univariable_screening
 from .records import HypothesisTestResult
 from .render import RenderError
@@ -61,6 +63,7 @@ from .table1 import TableOneResult, table_one
 __all__ = [
     "ADJUST_METHODS",
     "AucResult",
+    "ColumnType",
     "DelongTestResult",
     "DiagnosticResult",
     "FisherWorkLimitError",
@@ -82,6 +85,7 @@ __all__ = [
     "fisher_rxc_exact",
     "fisher_rxc_monte_carlo",
     "fit_logistic",
+    "infer_types",
     "infer_variable_types",
     "jonckheere_terpstra",
     "kruskal_wallis",

@@ -26,7 +26,7 @@ from lnfusion.exceptions import DataError, StatsError
 from .adjust import adjust_pvalues, normalize_adjust_method
 from .effect_size import smd_categorical, smd_continuous
 from .fisher import DEFAULT_MAX_WORK
-from .infer import infer_variable_types
+from .infer import DEFAULT_MAX_LEVELS, ColumnType, describe_cells, infer_types, numeric_cells
 from .records import HypothesisTestResult
 from .selection import (
     CATEGORICAL_TESTS,
@@ -42,9 +42,9 @@ from .selection import (
 
 __all__ = ["table_one", "TableOneResult", "RESERVED_COLUMNS"]
 
-#: Column names of :attr:`TableOneResult.table` other than the class columns.
+#: Column names of :attr:`TableOneResult.table` (and of its CSV, which may add ``smd``) other than the class columns.
 RESERVED_COLUMNS = ("variable", "type", "level", "overall", "missing", "test", "statistic",
-                    "pval", "pval_adj")
+                    "pval", "pval_adj", "smd")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,14 @@ class TableOneResult:
         Rows left out because their ``by`` value was missing or not a listed class.
     settings : dict
         The options used (adjustment, post-hoc method, seeds, ...).
+    types : pandas.DataFrame
+        One row per column considered: ``column``, ``type`` (``"excluded"``
+        for a column left out), ``reason``, ``source`` (``"inferred"`` or
+        ``"declared"``) and ``warning`` (empty when none).  The renderers print
+        it under the table.
+    warnings : tuple of str
+        Problems the user should look at: near-numeric or many-level columns
+        left out, variables with no value.  Printed under the table.
     """
 
     table: pd.DataFrame
@@ -95,47 +103,63 @@ class TableOneResult:
     class_counts: tuple[int, ...]
     n_excluded: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    types: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["column", "type", "reason", "source", "warning"]))
+    warnings: tuple[str, ...] = ()
 
     # ----------------------------------------------------------------- renderers
-    def to_markdown(self, *, notes: bool = True) -> str:
-        """Render as a GitHub-flavoured Markdown table (with a notes paragraph)."""
+    def to_markdown(self, *, notes: bool = True, smd: bool = False, posthoc: bool = True) -> str:
+        """Render as a GitHub-flavoured Markdown table (with a notes paragraph).
+
+        ``smd=True`` adds an SMD column; ``posthoc`` a table of the pairwise
+        comparisons when there are any (more than two classes).
+        """
         from .render import render_markdown
 
-        return render_markdown(self, notes=notes)
+        return render_markdown(self, notes=notes, smd=smd, posthoc=posthoc)
 
     def to_latex(self, *, caption: str | None = None, label: str | None = None,
-                 notes: bool = True) -> str:
+                 notes: bool = True, smd: bool = False, posthoc: bool = True) -> str:
         """Render as a LaTeX ``table`` using booktabs rules (``\\usepackage{booktabs}``)."""
         from .render import render_latex
 
-        return render_latex(self, caption=caption, label=label, notes=notes)
+        return render_latex(self, caption=caption, label=label, notes=notes, smd=smd,
+                            posthoc=posthoc)
 
-    def to_html(self, *, notes: bool = True) -> str:
+    def to_html(self, *, notes: bool = True, smd: bool = False, posthoc: bool = True) -> str:
         """Render as an HTML ``<table>`` fragment (escaped, notes in ``<tfoot>``)."""
         from .render import render_html
 
-        return render_html(self, notes=notes)
+        return render_html(self, notes=notes, smd=smd, posthoc=posthoc)
 
-    def to_csv(self, path: str | Path | None = None) -> str | None:
-        """Write the tidy :attr:`table` as CSV to ``path`` (atomically), or return it."""
+    def to_csv(self, path: str | Path | None = None, *, smd: bool = False,
+               posthoc: bool = True) -> str | None:
+        """Write the tidy :attr:`table` as CSV to ``path`` (atomically), or return it.
+
+        ``smd=True`` adds an ``smd`` column; ``posthoc`` one ``pval_adj <a> vs <b>``
+        column per pair of classes when there are pairwise comparisons.
+        """
         from lnfusion.io import atomic_write_text
 
-        text = self.table.to_csv(index=False, lineterminator="\n")
+        from .render import render_csv
+
+        text = render_csv(self, smd=smd, posthoc=posthoc)
         if path is None:
             return text
         atomic_write_text(path, text)
         return None
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, smd: bool = False, posthoc: bool = True) -> Path:
         """Write the table to ``path`` in the format its extension names.
 
         ``.md``/``.markdown`` Markdown, ``.tex`` LaTeX, ``.html``/``.htm`` HTML,
         ``.csv`` CSV.  The file is written to a temporary file beside it and
-        moved into place with :func:`os.replace`.
+        moved into place with :func:`os.replace`.  ``smd`` and ``posthoc`` as
+        for :meth:`to_markdown`.
         """
         from .render import save_table
 
-        return save_table(self, path)
+        return save_table(self, path, smd=smd, posthoc=posthoc)
 
     def display_frame(self) -> pd.DataFrame:
         """The formatted table that the renderers print, as a DataFrame."""
@@ -186,6 +210,17 @@ def _sorted_levels(values: pd.Series) -> list[Any]:
         return sorted(uniq)
     except TypeError:
         return sorted(uniq, key=lambda v: str(v))
+
+
+def level_label(level: Any) -> str:
+    """Text of a level: an integer-valued float prints as an integer (``1``, not ``1.0``).
+
+    A numeric column with a missing value is stored as float, so without this
+    the levels of a 0/1 flag would read ``0.0``/``1.0`` only when a value is missing.
+    """
+    if isinstance(level, (float, np.floating)) and math.isfinite(level) and level == round(level):
+        return str(int(level))
+    return str(level)
 
 
 def _level_codes(s: pd.Series, var: str) -> tuple[list[Any], np.ndarray]:
@@ -241,6 +276,10 @@ def table_one(
     labels: Mapping[str, str] | None = None,
     decimals: int = 1,
     fisher_max_work: int | None = DEFAULT_MAX_WORK,
+    infer: bool | None = None,
+    exclude: Sequence[str] | None = None,
+    max_levels: int | None = DEFAULT_MAX_LEVELS,
+    max_ordinal_levels: int = 7,
 ) -> TableOneResult:
     """Build a Table 1 of ``df`` by the classes of column ``by``.
 
@@ -252,8 +291,10 @@ def table_one(
         Grouping column (e.g. ``"label"``).  Rows where it is missing are left
         out (counted in ``n_excluded``).
     categorical, continuous, ordinal : list of str, optional
-        Variables of each type.  When all three are ``None`` the types are
-        inferred with :func:`lnfusion.stats.infer.infer_variable_types`.
+        Variables of each type (*declared*).  When all three are ``None``
+        (or ``infer=True``) the types of the other columns are inferred with
+        :func:`lnfusion.stats.infer.infer_types`; what was inferred and why is
+        in :attr:`TableOneResult.types` and printed under the table.
         Variables appear in the order of ``df``'s columns.
     tests : dict, optional
         Per-variable override of the test, ``{variable: name}``; names are
@@ -293,6 +334,17 @@ def table_one(
     fisher_max_work : int or None
         Work limit of the exact r x c enumeration before ``exact="auto"``
         falls back to Monte Carlo.
+    infer : bool or None, default None
+        Infer the type of every column not declared (and not in ``exclude``):
+        ``None`` does so only when no variable is declared.
+    exclude : list of str, optional
+        Columns never inferred as variables.
+    max_levels : int or None, default 50
+        Most levels of a categorical or ordinal variable (one table row each).
+        A declared variable with more raises :class:`DataError`; an inferred
+        one is left out with a warning.  ``None``: no limit.
+    max_ordinal_levels : int, default 7
+        Inference: integer columns with at most this many values are ordinal.
 
     Returns
     -------
@@ -304,7 +356,8 @@ def table_one(
     ------
     DataError
         A named column is missing, listed twice, of the wrong type for its
-        declared kind, or ``by`` has fewer than two classes.
+        declared kind (the error quotes the offending cells and their rows),
+        has more than ``max_levels`` levels, or ``by`` has fewer than two classes.
     StatsError
         An unknown test override or adjustment method.
 
@@ -331,28 +384,43 @@ def table_one(
         raise DataError(f"decimals must be >= 0; got {decimals}")
 
     # ---- variables and their kinds
-    if categorical is None and continuous is None and ordinal is None:
-        inferred = infer_variable_types(df, by=by)
-        kinds = {v: "categorical" for v in inferred["categorical"]}
-        kinds.update({v: "continuous" for v in inferred["continuous"]})
-        kinds.update({v: "ordinal" for v in inferred["ordinal"]})
-    else:
-        kinds = {}
-        for kind, names in (("categorical", categorical), ("continuous", continuous),
-                            ("ordinal", ordinal)):
-            for v in _as_list(kind, names):
-                if v in kinds:
-                    raise DataError(f"variable {v!r} is listed twice (as {kinds[v]} and {kind})")
-                kinds[v] = kind
-    missing_cols = [v for v in kinds if v not in df.columns]
+    kinds: dict[str, str] = {}
+    for kind, names in (("categorical", categorical), ("continuous", continuous),
+                        ("ordinal", ordinal)):
+        for v in _as_list(kind, names):
+            if v in kinds:
+                raise DataError(f"variable {v!r} is listed twice (as {kinds[v]} and {kind})")
+            kinds[v] = kind
+    missing_cols = [v for v in [*kinds, *_as_list("exclude", exclude)] if v not in df.columns]
     if missing_cols:
         raise DataError(f"variables not in the data: {missing_cols}; columns are {list(df.columns)}")
     if by in kinds:
         raise DataError(f"the grouping column {by!r} cannot also be a variable")
+    if max_levels is not None and max_levels < 2:
+        raise DataError(f"max_levels must be at least 2 or None; got {max_levels}")
+    types: dict[str, ColumnType] = {
+        v: ColumnType(column=str(v), type=kind, reason=f"declared {kind}", source="declared")
+        for v, kind in kinds.items()}
+    if infer or (infer is None and not kinds):
+        skip = [*kinds, *_as_list("exclude", exclude)]
+        names = {str(c): c for c in df.columns}
+        for ct in infer_types(df, by=by, exclude=skip, max_ordinal_levels=max_ordinal_levels,
+                              max_levels=max_levels):
+            col = names.get(ct.column, ct.column)
+            types[col] = ct
+            if ct.type != "excluded":
+                kinds[col] = ct.type
     if not kinds:
-        raise DataError("no variable to summarise: pass categorical, continuous or ordinal columns")
+        left = "; ".join(ct.warning or f"{ct.column}: {ct.reason}" for ct in types.values())
+        raise DataError("no variable to summarise: pass categorical, continuous or ordinal columns"
+                        + (f"; every column was left out ({left})" if left else ""))
+    for v, kind in kinds.items():
+        _check_variable(df[v], v, kind, max_levels)
+    warnings = [ct.warning for ct in types.values() if ct.warning]
     order = {c: i for i, c in enumerate(df.columns)}
     variables = sorted(kinds, key=lambda v: order[v])
+    types_df = pd.DataFrame([types[c].to_dict() for c in sorted(types, key=lambda v: order[v])],
+                            columns=["column", "type", "reason", "source", "warning"])
     overrides = dict(tests or {})
     for v, name in overrides.items():
         if v not in kinds:
@@ -418,8 +486,9 @@ def table_one(
                 if isinstance(s.dtype, pd.CategoricalDtype):
                     levels, codes = _level_codes(s, var)
                     scores = np.arange(1, len(levels) + 1, dtype=float)
-                elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                    levels, codes = _level_codes(s, var)
+                elif not pd.api.types.is_bool_dtype(s) and (
+                        pd.api.types.is_numeric_dtype(s) or _is_text(s)):
+                    levels, codes = _level_codes(pd.Series(numeric_cells(s)[0], index=s.index), var)
                     scores = np.asarray(levels, dtype=float)
                 else:
                     raise DataError(
@@ -431,12 +500,17 @@ def table_one(
                 scores = np.arange(1, len(levels) + 1, dtype=float)
             n_lev = len(levels)
             ok = codes >= 0
+            if n_lev == 0:
+                warnings.append(f"{var}: no non-missing value in any class; kept as an empty row, "
+                                "not tested")
+                level_rows.append({"variable": var, "type": kind, "level": "",
+                                   **{name: "–" for name in class_names}, "overall": "–"})
             counts = np.bincount(codes[ok] * k + cc[ok], minlength=n_lev * k).reshape(n_lev, k)
             missing = int((~ok).sum())
             per_class = counts.sum(axis=0)
             overall_n = int(per_class.sum())
             for li, lev in enumerate(levels):
-                row = {"variable": var, "type": kind, "level": str(lev)}
+                row = {"variable": var, "type": kind, "level": level_label(lev)}
                 row.update({name: _fmt_count(int(counts[li, ci]), int(per_class[ci]), decimals)
                             for ci, name in enumerate(class_names)})
                 row["overall"] = _fmt_count(int(counts[li].sum()), overall_n, decimals)
@@ -473,12 +547,7 @@ def table_one(
                                      "group_b": class_names[b],
                                      "smd": smd_continuous(by_class[a], by_class[b])})
         else:  # continuous
-            if not pd.api.types.is_numeric_dtype(s):
-                raise DataError(f"continuous variable {var!r} must be numeric; got dtype "
-                                f"{s.dtype} (values such as {list(s.dropna().astype(str)[:3])})")
-            vals = s.to_numpy(dtype=float, na_value=np.nan)
-            if np.any(np.isinf(vals)):
-                raise DataError(f"continuous variable {var!r} holds infinite values")
+            vals = numeric_cells(s)[0]
             ok = ~np.isnan(vals)
             missing = int((~ok).sum())
             by_class = [vals[ok & (cc == ci)] for ci in range(k)]
@@ -549,6 +618,9 @@ def table_one(
     posthoc_df = pd.DataFrame(posthoc_rows, columns=["variable", "group_a", "group_b", "test",
                                                      "statistic", "pval", "pval_adj", "method"])
     smd_df = pd.DataFrame(smd_rows, columns=["variable", "group_a", "group_b", "smd"])
+    for var in variables:
+        if kinds[var] == "continuous" and tests_df.loc[tests_df.variable == var, "n"].iloc[0] == 0:
+            warnings.append(f"{var}: no non-missing value in any class; not tested")
     return TableOneResult(
         table=table, tests=tests_df, posthoc=posthoc_df, smd=smd_df, by=by,
         classes=class_names, class_counts=tuple(int(c) for c in class_counts),
@@ -558,6 +630,44 @@ def table_one(
             "normality_alpha": settings.normality_alpha, "parametric": settings.parametric,
             "exact": settings.exact, "mc_draws": settings.mc_draws,
             "random_state": settings.random_state, "trend": settings.trend,
-            "decimals": decimals, "labels": dict(labels or {}),
+            "decimals": decimals, "labels": dict(labels or {}), "max_levels": max_levels,
         },
+        types=types_df, warnings=tuple(warnings),
     )
+
+
+def _is_text(s: pd.Series) -> bool:
+    return (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)) \
+        and not isinstance(s.dtype, pd.CategoricalDtype)
+
+
+def _check_variable(s: pd.Series, var: str, kind: str, max_levels: int | None) -> None:
+    """Refuse a variable that cannot be summarised as ``kind``, quoting the bad cells."""
+    numeric_text = kind == "continuous" or (kind == "ordinal" and _is_text(s))
+    if numeric_text and not pd.api.types.is_bool_dtype(s):
+        values, bad = numeric_cells(s)
+        if bad:
+            n_present = int(s.notna().sum())
+            verb = "is" if len(bad) == 1 else "are"
+            what = "numeric" if kind == "continuous" else \
+                "numeric or a pandas Categorical (whose category order gives the level order)"
+            if len(bad) == n_present:
+                raise DataError(f"{kind} variable {var!r} must be {what}; it holds text: "
+                                f"{describe_cells(bad, limit=3)}")
+            raise DataError(
+                f"{kind} variable {var!r} must be {what}: {len(bad)} of {n_present} non-missing "
+                f"cells {verb} not a number: {describe_cells(bad)}. Fix them, or count such text "
+                "as missing (lnfusion stats --na TEXT; in Python, replace it with NaN first)"
+            )
+        if kind == "continuous" and np.any(np.isinf(values)):
+            rows = np.flatnonzero(np.isinf(values))
+            raise DataError(f"continuous variable {var!r} holds infinite values: "
+                            f"{describe_cells([(int(p), str(s.iloc[p])) for p in rows])}")
+    if kind in ("categorical", "ordinal") and max_levels is not None:
+        n_levels = int(s.nunique(dropna=True))
+        if n_levels > max_levels:
+            raise DataError(
+                f"{kind} variable {var!r} has {n_levels} levels, more than the limit of "
+                f"{max_levels} (one Table 1 row each; the exact test would be slow and "
+                "meaningless); merge levels, or raise max_levels (lnfusion stats --max-levels)"
+            )

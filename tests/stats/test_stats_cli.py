@@ -40,7 +40,8 @@ def test_markdown_to_stdout(manifest, src):
     assert "| Variable |" in out and "benign (n=30)" in out
     for var in ("age", "shape", "grade"):
         assert f"**{var}," in out
-    assert "patient_id" not in out and "us_image_path" not in out
+    assert "**patient_id" not in out and "**us_image_path" not in out
+    assert "Left out: patient_id (name looks like an identifier)" in out
 
 
 @pytest.mark.parametrize("ext,marker", [(".md", "| Variable"), (".tex", "\\toprule"),

@@ -269,7 +269,7 @@ def test_markdown(small_result):
     assert "benign (n=60)" in header and "Overall (n=180)" in header and "p (BH)" in header
     assert lines[1].startswith("|:---|")
     n_cols = header.count("|")
-    table_lines = [ln for ln in lines if ln.startswith("|")]
+    table_lines = lines[:lines.index("")]  # the main table (the pairwise table follows)
     assert all(ln.count("|") - ln.count("\\|") == n_cols for ln in table_lines)
     assert "**shape, n (%)**" in md and "Benjamini-Hochberg" in md
 
@@ -291,7 +291,8 @@ def test_html_escaping(small_result):
     assert html.startswith('<table class="lnfusion-table-one">')
     assert "oval &amp; &lt;flat&gt;" in html
     assert "<flat>" not in html
-    assert html.count("<tr>") == len(small_result.display_frame()) + 1 + 1  # + header + tfoot
+    main = html.split("</table>")[0]
+    assert main.count("<tr>") == len(small_result.display_frame()) + 1 + 1  # + header + tfoot
 
 
 @pytest.mark.parametrize("ext,marker", [(".md", "| Variable"), (".tex", "\\toprule"),
@@ -306,7 +307,9 @@ def test_save_by_extension(small_result, tmp_path, ext, marker):
 def test_csv_round_trip(small_result, tmp_path):
     small_result.to_csv(tmp_path / "t.csv")
     back = pd.read_csv(tmp_path / "t.csv")
-    assert back.shape == small_result.table.shape
+    # the tidy table, then one column of adjusted pairwise p-values per pair of classes
+    assert list(back.columns[:small_result.table.shape[1]]) == list(small_result.table.columns)
+    assert back.shape == (len(small_result.table), small_result.table.shape[1] + 3)
     np.testing.assert_allclose(back["pval"], small_result.table["pval"], equal_nan=True)
     assert small_result.to_csv().startswith("variable,type,level")
 
