@@ -25,17 +25,21 @@ __all__ = ["command"]
               help="--unlabelled: new patients, ignore any label column (no label checks). "
                    "--labelled: labels required. Default: labelled iff the manifest has a "
                    "non-empty label column.")
+@click.option("--strict", is_flag=True,
+              help="Treat warnings (a patient whose nodes sit at two sites) as errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or errors) as JSON.")
 def command(manifest: str | None, schema_path: str | None, no_check_images: bool,
             study_root: str | None, class_map: str | None, allow_empty_classes: bool,
-            labelled: bool | None, as_json: bool) -> None:
+            labelled: bool | None, strict: bool, as_json: bool) -> None:
     """Validate MANIFEST and print a summary: patients, nodes, images per modality,
     missing modalities, class balance per site.
 
     A manifest of new patients without labels is accepted (the summary says
     "unlabelled"); the label checks are then skipped.  On problems, print
     every one of them (row, column, file and what was expected) and exit
-    with status 1.
+    with status 1.  Warnings (a patient whose nodes sit at two sites, which
+    leave-one-site-out validation cannot split) are printed without failing,
+    unless --strict makes them errors.
     """
     from lnfusion.data.cohort import ValidationReport, validate_manifest
     from lnfusion.data.layouts import load_study_layout
@@ -66,11 +70,13 @@ def command(manifest: str | None, schema_path: str | None, no_check_images: bool
         return
 
     report = validate_manifest(manifest, schema=schema_path, check_images=not no_check_images,
-                               allow_empty_classes=allow_empty_classes, labelled=labelled)
+                               allow_empty_classes=allow_empty_classes, labelled=labelled,
+                               strict=strict)
     if not report.ok:
         _fail(report, as_json)
     if as_json:
         click.echo(json.dumps({"ok": True, "notes": report.notes,
+                               "warnings": [_problem(w) for w in report.warnings],
                                "summary": report.cohort.summary().to_dict()}, indent=2))
     else:
         click.echo(report.to_text())
@@ -79,10 +85,14 @@ def command(manifest: str | None, schema_path: str | None, no_check_images: bool
 def _fail(report, as_json: bool) -> None:
     """Print the report's errors (stderr, or JSON on stdout) and exit with status 1."""
     if as_json:
-        click.echo(json.dumps({"ok": False, "notes": report.notes, "errors": [
-            {"type": type(e).__name__, "message": str(e), "row": getattr(e, "row", None),
-             "column": getattr(e, "column", None), "path": getattr(e, "path", None)}
-            for e in report.errors]}, indent=2))
+        click.echo(json.dumps({"ok": False, "notes": report.notes,
+                               "errors": [_problem(e) for e in report.errors]}, indent=2))
     else:
         click.echo(report.to_text(), err=True)
     click.get_current_context().exit(1)
+
+
+def _problem(exc: Exception) -> dict:
+    """An error or warning as JSON: type, message, row, column, path."""
+    return {"type": type(exc).__name__, "message": str(exc), "row": getattr(exc, "row", None),
+            "column": getattr(exc, "column", None), "path": getattr(exc, "path", None)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -255,6 +256,13 @@ class Cohort:
         EmptyClassError
             A declared class has no patient.
 
+        Warns
+        -----
+        UserWarning
+            A patient's nodes sit at two sites (leave-one-site-out validation
+            would fail on this cohort; ``lnfusion validate --strict`` makes it
+            an error).
+
         Notes
         -----
         The first problem is raised and its message counts the others; use
@@ -265,6 +273,8 @@ class Cohort:
                                    allow_empty_classes=allow_empty_classes, source=source,
                                    labelled=labelled)
         report.raise_first()
+        for problem in report.warnings:
+            warnings.warn(str(problem), UserWarning, stacklevel=2)
         return report.cohort
 
     # -- accessors ---------------------------------------------------------------------
@@ -521,6 +531,9 @@ class ValidationReport:
     labelled : bool or None
         Whether the manifest was read with labels (None when it could not be
         read far enough to tell).
+    warnings : list of LnfusionError
+        Problems that let the manifest be read but will stop some analyses
+        later (a patient at two sites); errors with ``strict=True``.
     """
 
     source: str
@@ -528,6 +541,7 @@ class ValidationReport:
     notes: list[str] = field(default_factory=list)
     cohort: Cohort | None = None
     labelled: bool | None = None
+    warnings: list[LnfusionError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -548,6 +562,7 @@ class ValidationReport:
     def to_text(self) -> str:
         """Errors (or the cohort summary) as plain text, as ``lnfusion validate`` prints."""
         lines = [f"note: {n}" for n in self.notes]
+        lines += [f"warning: {type(w).__name__}: {w}" for w in self.warnings]
         if self.errors:
             n = len(self.errors)
             lines.append(f"{self.source}: {n} error{'s' if n > 1 else ''}")
@@ -563,7 +578,8 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
                       check_images: bool = True,
                       allow_empty_classes: bool = False,
                       source: str | None = None,
-                      labelled: bool | None = None) -> ValidationReport:
+                      labelled: bool | None = None,
+                      strict: bool = False) -> ValidationReport:
     """Check a manifest and collect every problem.
 
     Parameters
@@ -572,12 +588,15 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
         As for :func:`lnfusion.data.manifest.parse_manifest`, which runs the
         checks (and :meth:`Cohort.from_manifest`, which raises the first
         problem instead).
+    strict : bool
+        Report warnings (a patient whose nodes sit at two sites) as errors.
 
     Returns
     -------
     ValidationReport
-        ``errors`` lists every problem; ``cohort`` is set when there is none.
-        Problems that prevent reading further (file not found, a schema column
+        ``errors`` lists every problem; ``cohort`` is set when there is none;
+        ``warnings`` lists what will stop some analyses later.  Problems that
+        prevent reading further (file not found, a schema column
         missing) are the only error reported.
 
     Raises
@@ -586,7 +605,9 @@ def validate_manifest(manifest: str | os.PathLike | pd.DataFrame,
         ``labelled`` is not True, False or None.
     """
     found = parse_manifest(manifest, schema=schema, root=root, check_images=check_images,
-                           allow_empty_classes=allow_empty_classes, source=source, labelled=labelled)
+                           allow_empty_classes=allow_empty_classes, source=source, labelled=labelled,
+                           strict=strict)
     return ValidationReport(
         source=found.source, errors=found.errors, notes=found.notes, labelled=found.labelled,
+        warnings=found.warnings,
         cohort=None if found.parsed is None else Cohort._from_parsed(found.parsed))

@@ -121,6 +121,10 @@ class ManifestParse:
     labelled : bool or None
         Whether the manifest was read with labels (None when it could not be
         read far enough to tell).
+    warnings : list of LnfusionError
+        Problems that do not stop the manifest from being read but will stop
+        some analyses later (a patient whose nodes sit at two sites breaks
+        leave-one-site-out validation); errors under ``strict=True``.
     """
 
     source: str
@@ -128,6 +132,7 @@ class ManifestParse:
     errors: list[LnfusionError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     labelled: bool | None = None
+    warnings: list[LnfusionError] = field(default_factory=list)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -379,6 +384,8 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
 
     # cohort-level checks ------------------------------------------------------------
     _check_duplicates(patients, nodes, has_node, schema, source, errors)
+    if sites is not None:
+        _check_patient_sites(patients, sites, schema, source, found.warnings)
     if labelled:
         _check_conflicts(patients, y, classes, schema, source, errors)
     if labelled and not allow_empty_classes:
@@ -516,7 +523,7 @@ def _parse_masks(cell: str, paths: list[str], sizes: list[Any], boxes: list[Roi 
         if not part:
             continue
         path = os.path.normpath(os.path.join(root, part))
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             errors.append(MissingImageError(f"{_where(source, pos, mask_col)}: mask file {path} not found",
                                             path=path, row=pos, column=mask_col))
             continue
@@ -587,13 +594,31 @@ def _check_conflicts(patients, y, classes, schema, source, errors) -> None:
             "expected one diagnosis per patient", row=first_other, column=schema.label))
 
 
+def _check_patient_sites(patients, sites, schema, source, warnings) -> None:
+    """A patient whose nodes sit at two sites: every per-site analysis would split the patient."""
+    by_patient: dict[str, dict[str, list[int]]] = {}
+    for pos, (p, s) in enumerate(zip(patients, sites)):
+        if p is not None and s is not None:
+            by_patient.setdefault(p, {}).setdefault(s, []).append(pos)
+    for patient, per_site in by_patient.items():
+        if len(per_site) < 2:
+            continue
+        detail = "; ".join(f"{s!r} on {_rows_text(pos)}" for s, pos in per_site.items())
+        first_other = sorted(per_site.values(), key=lambda v: v[0])[1][0]
+        warnings.append(ManifestError(
+            f"{source}, column {schema.site!r}: patient {patient!r} has nodes at {len(per_site)} sites "
+            f"({detail}); expected each patient at one site (leave-one-site-out validation and "
+            "per-site results cannot keep the patient whole)", row=first_other, column=schema.site))
+
+
 def parse_manifest(manifest: str | os.PathLike | pd.DataFrame,
                    schema: CohortSchema | str | os.PathLike | None = None,
                    root: str | os.PathLike | None = None,
                    check_images: bool = True,
                    allow_empty_classes: bool = False,
                    source: str | None = None,
-                   labelled: bool | None = None) -> ManifestParse:
+                   labelled: bool | None = None,
+                   strict: bool = False) -> ManifestParse:
     """Read and check a manifest, collecting every problem instead of raising it.
 
     Parameters
@@ -621,11 +646,14 @@ def parse_manifest(manifest: str | os.PathLike | pd.DataFrame,
         column (new patients to predict).  Without labels, the label checks
         (unknown label, conflicting labels, empty class) are skipped and
         ``parsed.y`` is None.
+    strict : bool
+        Treat warnings (a patient at two sites) as errors.
 
     Returns
     -------
     ManifestParse
-        ``errors`` lists every problem; ``parsed`` is set when there is none.
+        ``errors`` lists every problem; ``warnings`` what will stop some
+        analyses later; ``parsed`` is set when there is no error.
         Problems that prevent reading further (file not found, a schema column
         missing) are the only error reported.
 
@@ -645,6 +673,10 @@ def parse_manifest(manifest: str | os.PathLike | pd.DataFrame,
     except (SchemaError, ManifestError) as exc:
         found.errors.insert(0, exc)
         return found
+    if strict and found.warnings:
+        found.errors += found.warnings
+        found.warnings = []
+        found.parsed = None
     # row order; problems not tied to one row (an empty class) last
     found.errors.sort(key=lambda e: (getattr(e, "row", None) is None, getattr(e, "row", None) or 0))
     return found

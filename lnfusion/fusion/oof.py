@@ -7,9 +7,16 @@ memorises its training patients looks perfect and the head trusts it blindly.
 training cohort, and :func:`cross_fit` fits a fresh clone of every branch on
 each split's training patients, predicts the held-out patients, and refits
 every branch on all training patients for inference, in one task pool.
+
+A branch with a ``checkpoint_dir`` parameter (the image branch) checkpoints
+each of its fits in a folder of its own, ``<checkpoint_dir>/<branch>/fold<k>``
+and ``<checkpoint_dir>/<branch>/all``: every fit trains on other patients, so
+``resume=True`` continues each fit from its own checkpoint (after a kill) and
+never meets another fit's.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,13 +124,24 @@ def branch_outputs(name: str, branch: Any, cohort: Any, n_classes: int,
 
 
 def _fit_task(name: str, branch: Any, cohort: Any, y: np.ndarray, train: np.ndarray,
-              test: np.ndarray | None, n_classes: int, embed: bool):
+              test: np.ndarray | None, n_classes: int, embed: bool, part: str = "all"):
     model = clone(branch)
+    shared = _checkpoint_dir(model)
+    if shared is not None:
+        model.set_params(checkpoint_dir=os.path.join(os.fspath(shared), name, part))
     model.fit(cohort.subset(train), y[train])
+    if shared is not None:
+        model.set_params(checkpoint_dir=shared)  # the fitted branch keeps the settings it was given
     if test is None:
         return model, None, None
     proba, emb = branch_outputs(name, model, cohort.subset(test), n_classes, embed)
     return None, proba, emb
+
+
+def _checkpoint_dir(model: Any) -> Any:
+    """The estimator's ``checkpoint_dir`` parameter, None when it has none or it is unset."""
+    get_params = getattr(model, "get_params", None)
+    return None if get_params is None else get_params(deep=False).get("checkpoint_dir")
 
 
 def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes: int,
@@ -160,12 +178,13 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     """
     n = len(cohort)
     names = list(branches)
-    tasks: list[tuple[str, np.ndarray, np.ndarray | None]] = []
-    for train, test in splits:
-        tasks += [(b, np.asarray(train), np.asarray(test)) for b in names]
-    tasks += [(b, np.arange(n), None) for b in names]          # refit on everyone
+    tasks: list[tuple[str, np.ndarray, np.ndarray | None, str]] = []
+    for k, (train, test) in enumerate(splits):
+        tasks += [(b, np.asarray(train), np.asarray(test), f"fold{k + 1}") for b in names]
+    tasks += [(b, np.arange(n), None, "all") for b in names]          # refit on everyone
 
-    jobs = [(b, branches[b], cohort, y, train, test, n_classes, embed) for b, train, test in tasks]
+    jobs = [(b, branches[b], cohort, y, train, test, n_classes, embed, part)
+            for b, train, test, part in tasks]
     if n_jobs in (None, 1) or len(jobs) == 1:
         from tqdm.auto import tqdm
 
@@ -185,7 +204,7 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     proba = {b: np.full((n, n_classes), np.nan) for b in names}
     embeddings: dict[str, np.ndarray] | None = {} if embed else None
     fitted: dict[str, Any] = {}
-    for (b, _, test), (model, p, e) in zip(tasks, results):
+    for (b, _, test, _), (model, p, e) in zip(tasks, results):
         if test is None:
             fitted[b] = model
             continue

@@ -14,7 +14,10 @@ Folder layout (written atomically with :func:`lnfusion.io.atomic_dir`)::
 Loading checks the format version (:class:`~lnfusion.exceptions.FormatVersionError`),
 then the presence and SHA-256 of every file in the manifest
 (:class:`~lnfusion.exceptions.IntegrityError` naming the file), and only then
-reads anything else.  Files not listed in the manifest are never opened (a
+reads anything else.  Every file the loader reads (config, head, out-of-fold
+tensors, schema, everything in a branch's folder) must be listed: an unlisted
+one is an :class:`~lnfusion.exceptions.IntegrityError`, never a file read
+unverified.  Other files not listed in the manifest are never opened (a
 warning names them).  Nothing is ever unpickled: branch classes come from a
 fixed allow-list, not from names in the files.
 """
@@ -207,7 +210,8 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
     FormatVersionError
         The folder was written by an incompatible format version.
     IntegrityError
-        ``manifest.json`` or a listed file is missing, or a file's content changed.
+        ``manifest.json`` or a listed file is missing, a file's content
+        changed, or a file the loader reads is not listed.
     """
     root = Path(path)
     if not root.is_dir():
@@ -233,18 +237,46 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
         if _sha256(file) != digest:
             raise IntegrityError(f"{root / rel}: content differs from the SHA-256 in {MANIFEST_FILE} "
                                  "(the file was altered or damaged)")
+    config = _read_json(root / CONFIG_FILE, "config")
+    if not isinstance(config, dict) or config.get("format_version") != MODEL_FORMAT_VERSION:
+        raise FormatVersionError(
+            f"{root / CONFIG_FILE}: model format version "
+            f"{config.get('format_version') if isinstance(config, dict) else None!r}; this "
+            f"lnfusion ({__version__}) reads format version {MODEL_FORMAT_VERSION}")
+    _check_loaded_files_listed(root, files, config)
     extra = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                    if p.is_file() and p.relative_to(root).as_posix() not in files
                    and p.name != MANIFEST_FILE)
     if extra:
         warnings.warn(f"{root}: ignoring file(s) not in {MANIFEST_FILE}: {extra}", UserWarning,
                       stacklevel=3)
-    config = _read_json(root / CONFIG_FILE, "config")
-    if not isinstance(config, dict) or config.get("format_version") != MODEL_FORMAT_VERSION:
-        raise FormatVersionError(
-            f"{root / CONFIG_FILE}: model format version {config.get('format_version')!r}; this "
-            f"lnfusion ({__version__}) reads format version {MODEL_FORMAT_VERSION}")
     return config
+
+
+def _check_loaded_files_listed(root: Path, files: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Refuse a folder whose manifest leaves out a file :func:`read_model` would read.
+
+    The loader reads the head, the out-of-fold tensors, the schema (when the
+    config says there is one) and whatever a branch's own ``load`` opens in its
+    folder; so each of those, and every file inside a branch folder, must be
+    listed (and so was verified by SHA-256 above).
+    """
+    needed = [HEAD_FILE, OOF_FILE] + ([SCHEMA_FILE] if config.get("has_schema") else [])
+    unlisted = [rel for rel in needed if rel not in files]
+    names = config.get("branch_names")
+    for name in names if isinstance(names, list) else []:
+        prefix = f"{BRANCH_DIR}/{name}/"
+        folder = root / BRANCH_DIR / str(name)
+        on_disk = sorted(p.relative_to(root).as_posix() for p in folder.rglob("*")
+                         if p.is_file()) if folder.is_dir() else []
+        unlisted += [rel for rel in on_disk if rel not in files]
+        if not any(rel.startswith(prefix) for rel in files) and not on_disk:
+            unlisted.append(prefix)
+    if unlisted:
+        raise IntegrityError(
+            f"{root / MANIFEST_FILE}: does not list {unlisted}, which loading the model reads; "
+            "every file a model is read from must be listed with its SHA-256 (the folder was "
+            "altered, or is not a complete model written by LateFusionClassifier.save)")
 
 
 def read_model(path: str | os.PathLike, estimator_class: type) -> Any:

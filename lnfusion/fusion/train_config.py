@@ -214,10 +214,17 @@ def _model_params(source: str, model: Mapping[str, Any], base: Path) -> dict[str
 
 
 def _yaml_key(error: ParameterError, model: Mapping[str, Any]) -> str:
-    """The YAML key a ParameterError is about (``image_params.epochs`` for an image setting)."""
+    """The YAML key a ParameterError is about (``image_params.epochs`` for an image setting,
+    ``backbone`` or ``backbone.<modality>`` for a branch's backbone)."""
     branch, sep, sub = error.param.partition("__")
-    if sep and error.param not in model and sub in (model.get("image_params") or {}):
-        return f"model.image_params.{sub}"
+    if sep and error.param not in model:
+        if sub in (model.get("image_params") or {}):
+            return f"model.image_params.{sub}"
+        if sub == "backbone" and "backbone" in model:
+            chosen = model["backbone"]
+            if isinstance(chosen, Mapping):
+                return f"model.backbone.{branch if branch in chosen else 'default'}"
+            return "model.backbone"
     return f"model.{error.param}"
 
 

@@ -252,6 +252,21 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 fail(name, "a non-empty string")
+        self._check_backbone_known()
+        for name in ("channels_last", "progress", "resume", "tta"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                fail(name, "True or False")
+        for name in ("weight_decay", "warmup_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
+                fail(name, "a number >= 0")
+        rs = self.random_state
+        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)):
+            fail("random_state", "an integer")
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+            fail("checkpoint_dir", "None or a folder path")
+        if not isinstance(self.pretrained, (type(None), bool, str, os.PathLike)):
+            fail("pretrained", "None, False, True (timm's weights) or a path")
         if isinstance(self.image_size, bool) or not isinstance(self.image_size, (int, np.integer)) \
                 or self.image_size < 8:
             fail("image_size", "an integer >= 8")
@@ -269,6 +284,18 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.device, str):
             fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
         self._train_config()
+
+    def _check_backbone_known(self) -> None:
+        """Refuse a backbone timm does not know, before any data are read (no network needed)."""
+        import timm
+
+        if timm.is_model(self.backbone):
+            return
+        import difflib
+
+        close = difflib.get_close_matches(self.backbone, timm.list_models(), n=5, cutoff=0.6)
+        raise ParameterError("backbone", self.backbone, "a timm model name (timm.list_models())"
+                             + (f"; similar names: {close}" if close else ""), type(self).__name__)
 
     def _class_weights(self, labels: np.ndarray, n_classes: int) -> np.ndarray | None:
         cw = self.class_weight

@@ -106,3 +106,26 @@ def test_train_reports_config_errors_and_refuses_to_overwrite(study):
     result = runner.invoke(main, ["predict", str(study / "run"), str(study / "data" / "manifest.csv"),
                                   "--out", str(study / "p.csv")])
     assert result.exit_code != 0 and "manifest.json: missing" in result.output
+
+
+@pytest.mark.parametrize("setting, key, shown", [
+    ("image_params: {epochs: -3}", "model.image_params.epochs", "expected a positive integer, got -3"),
+    ("image_params: {epochs: ten}", "model.image_params.epochs", "got 'ten'"),
+    ("image_params: {batch_size: 2.5}", "model.image_params.batch_size", "got 2.5"),
+    ("image_params: {resume: maybe}", "model.image_params.resume", "expected True or False"),
+    ("image_params: {weight_decay: -1}", "model.image_params.weight_decay", "a number >= 0"),
+    ("bmode__epochs: 0", "model.bmode__epochs", "expected a positive integer, got 0"),
+    ("backbone: resnet18x", "model.backbone", "expected a timm model name"),
+    ("backbone: {cdfi: resnet18, default: not_a_net}", "model.backbone.default",
+     "got 'not_a_net'"),
+])
+def test_image_settings_are_checked_before_the_manifest_is_read(study, setting, key, shown):
+    """Every image setting (and the backbone, against timm's list) is refused up front,
+    naming the YAML file and key: no manifest read, no image decoded, no minutes lost."""
+    path = _config(study, modalities="[bmode]")
+    path.write_text(path.read_text() + f"  {setting}\n")
+    result = CliRunner().invoke(main, ["train", str(path), "--quiet"])
+    assert result.exit_code != 0
+    assert "Reading" not in result.output  # refused before the manifest is opened
+    assert f"{path}: key '{key}'" in result.output and shown in result.output
+    assert "Traceback" not in result.output

@@ -85,3 +85,25 @@ def test_study_layout(study):
 def test_needs_exactly_one_input(manifest, study):
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 2 and "either MANIFEST or --study-layout" in result.output
+
+
+def test_patient_at_two_sites_warns_and_fails_under_strict(manifest):
+    df = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    df["node_id"] = ["1"] * len(df)
+    second = df.iloc[[0]].assign(node_id="2", site="B")  # P0's second node, at the other site
+    pd.concat([df, second]).to_csv(manifest, index=False)
+    result = CliRunner().invoke(main, ["validate", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert "warning: ManifestError" in result.output
+    assert "patient 'P0' has nodes at 2 sites ('A' on row 2 (position 0); 'B' on row 7 (position 5))" \
+        in result.output
+    payload = json.loads(CliRunner().invoke(main, ["validate", str(manifest), "--json"]).output)
+    assert payload["ok"] and payload["warnings"][0]["row"] == 5
+    assert payload["warnings"][0]["column"] == "site"
+    strict = CliRunner().invoke(main, ["validate", str(manifest), "--strict"])
+    assert strict.exit_code == 1 and "1 error" in strict.output and "'P0' has nodes at 2 sites" \
+        in strict.output
+    from lnfusion.data import Cohort
+
+    with pytest.warns(UserWarning, match="'P0' has nodes at 2 sites"):
+        Cohort.from_manifest(manifest)

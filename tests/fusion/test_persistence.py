@@ -100,10 +100,38 @@ def test_planted_pickles_are_never_loaded_or_executed(tmp_path, cohort, fitted, 
     import torch
 
     monkeypatch.setattr(torch, "load", refuse)
+    # in a branch folder (read by the branch's own loader) an unlisted file is refused outright
+    with pytest.raises(IntegrityError, match="does not list.*branches/logistic/weights.pth"):
+        LateFusionClassifier.load(folder)
+    assert not marker.exists()
+    for name in ("branches/xgb/model.pt", "branches/logistic/weights.pth"):
+        (folder / name).unlink()
+    # elsewhere it is ignored (never opened) with a warning
     with pytest.warns(UserWarning, match="model.pkl"):
         loaded = LateFusionClassifier.load(folder)
     assert np.array_equal(loaded.predict_proba(cohort), fitted.predict_proba(cohort))
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("rel", ["head.json", "oof.safetensors", "schema.json",
+                                 "branches/xgb/xgboost_model.json", "branches/xgb/tabular.json",
+                                 "branches/logistic/logistic.safetensors"])
+def test_a_file_the_loader_reads_must_be_listed(tmp_path, cohort, fitted, rel):
+    """Altering a file and deleting its manifest entry must not get it loaded unverified."""
+    folder = fitted.save(tmp_path / "m")
+    file = folder / rel
+    if rel.endswith(".json"):
+        text = file.read_text()
+        file.write_text(text.replace("1", "2", 1))
+    else:
+        file.write_bytes(file.read_bytes()[:-8] + bytes(8))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"][rel]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IntegrityError, match=f"does not list \\['{rel}'\\], which loading the model reads"):
+        LateFusionClassifier.load(folder)
+    with pytest.raises(IntegrityError):
+        verify_model_dir(folder)
 
 
 def test_altered_or_missing_file_raises_integrity_error_naming_it(tmp_path, fitted):
