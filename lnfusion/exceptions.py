@@ -37,6 +37,9 @@ __all__ = [
     "PersistenceError",
     "FormatVersionError",
     "IntegrityError",
+    "OutputError",
+    "OutputConflictError",
+    "DiskFullError",
     "StatsError",
     "SeparationError",
     "SingularDesignError",
@@ -190,6 +193,19 @@ class FormatVersionError(PersistenceError):
 
 class IntegrityError(PersistenceError):
     """A file of a saved model is missing or its content was altered."""
+
+
+class OutputError(LnfusionError, OSError):
+    """An output cannot be written where it was asked for."""
+
+
+class OutputConflictError(OutputError):
+    """An output would overwrite, contain or lie inside an input of the same command, or replace
+    something lnfusion did not write."""
+
+
+class DiskFullError(OutputError):
+    """The disk filled up while an output was written (the output is absent, any previous one intact)."""
 
 
 class StatsError(LnfusionError, ValueError):

@@ -5,7 +5,7 @@ import pytest
 
 from lnfusion.config import JsonConfig
 from lnfusion.exceptions import ConfigError, LnfusionError
-from lnfusion.io import atomic_dir, atomic_write_text
+from lnfusion.io import OUTPUT_MARKER, atomic_dir, atomic_write_text
 
 
 def test_atomic_write_replaces_content(tmp_path):
@@ -45,7 +45,7 @@ def test_atomic_dir_is_all_or_nothing(tmp_path):
             pass
     with atomic_dir(target, overwrite=True) as tmp:
         (tmp / "y.json").write_text("{}")
-    assert sorted(p.name for p in target.iterdir()) == ["y.json"]
+    assert sorted(p.name for p in target.iterdir()) == [OUTPUT_MARKER, "y.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 

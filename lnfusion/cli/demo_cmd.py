@@ -218,8 +218,10 @@ STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
 def run_steps(run: DemoRun, steps: list[tuple[str, Callable[[DemoRun], None]]] | None = None
               ) -> DemoRun:
     """Run ``steps`` (default :data:`STEPS`) in order on ``run``, timing each."""
+    from lnfusion.io import output_dir
+
     steps = STEPS if steps is None else steps
-    run.out.mkdir(parents=True, exist_ok=True)
+    output_dir(run.out)
     for k, (name, step) in enumerate(steps, 1):
         run.echo(f"[{k}/{len(steps)}] {name}")
         start = time.perf_counter()

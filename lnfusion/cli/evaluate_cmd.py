@@ -57,6 +57,7 @@ def command(model_dir: Path, manifest: Path, out: Path, json_path: Path | None, 
     fused model against each branch, and confusion matrices.  MANIFEST needs a
     label for every node; it is read with the schema saved with the model.
     """
+    from lnfusion.cli.inputs import CommandInputs, cohort_files
     from lnfusion.evaluation import evaluate
     from lnfusion.exceptions import LnfusionError
 
@@ -65,9 +66,12 @@ def command(model_dir: Path, manifest: Path, out: Path, json_path: Path | None, 
         raise click.BadParameter(f"expected a .html or .md file, got {out.name!r}",
                                  param_hint="--out")
     try:
+        inputs = CommandInputs.of_command(out, json_path)
+        inputs.add(model_dir, manifest)
         click.echo(f"Loading model {model_dir} ...", err=True)
         model = load_model(model_dir)
         cohort = load_cohort(manifest, model)
+        inputs.add(cohort_files(cohort))
         click.echo(f"Scoring {len(cohort)} node(s) from {manifest} ...", err=True)
         result = evaluate(model, cohort, alpha=alpha, n_bins=n_bins, n_boot=n_boot,
                           random_state=seed, auc_method=auc_method,

@@ -40,9 +40,10 @@ def command(model_dir: Path, manifest: Path, out: Path, patients: str | None, im
     every node of MANIFEST), and the SHAP values as CSV tables.
     """
     from lnfusion.cli.evaluate_cmd import load_cohort, load_model
+    from lnfusion.cli.inputs import CommandInputs, cohort_files
     from lnfusion.exceptions import LnfusionError
     from lnfusion.explain import explain
-    from lnfusion.io import atomic_dir
+    from lnfusion.io import atomic_dir, check_replaceable
 
     wanted = {f.strip().lower() for f in formats.split(",") if f.strip()}
     if not wanted or wanted - {"png", "html"}:
@@ -52,9 +53,13 @@ def command(model_dir: Path, manifest: Path, out: Path, patients: str | None, im
         raise click.BadParameter(f"{out} already exists; pass --overwrite to replace it",
                                  param_hint="--out")
     try:
+        inputs = CommandInputs.of_command(out)
+        inputs.add(model_dir, manifest)
+        check_replaceable(out, overwrite)
         click.echo(f"Loading model {model_dir} ...", err=True)
         model = load_model(model_dir)
         cohort = load_cohort(manifest, model)
+        inputs.add(cohort_files(cohort))
         click.echo(f"Explaining {len(cohort)} node(s) from {manifest} ...", err=True)
         bundle = explain(model, cohort, patients=patients, n_background=n_background,
                          image_method=image_method, shap_nsamples=shap_nsamples, random_state=seed)

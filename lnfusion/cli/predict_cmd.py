@@ -71,18 +71,22 @@ def command(model_dir: Path, manifest: Path, out: Path, schema_path: Path | None
     Columns: patient id, node id, [label], ``proba_<class>`` per class,
     ``predicted`` [, ``<branch>_proba_<class>`` with --branches].
     """
+    from lnfusion.cli.inputs import CommandInputs, cohort_files
     from lnfusion.data import CohortSchema
     from lnfusion.exceptions import LnfusionError
     from lnfusion.fusion import LateFusionClassifier
     from lnfusion.io import atomic_write_text
 
     try:
+        inputs = CommandInputs.of_command(out)
+        inputs.add(model_dir, manifest, schema_path)
         click.echo(f"Loading model {model_dir} ...", err=True)
         model = LateFusionClassifier.load(model_dir)
         schema = CohortSchema.from_json(schema_path) if schema_path else model.schema_
         if schema is None:
             raise click.ClickException("the model folder has no schema.json; pass --schema")
         cohort, labels = read_unlabelled(manifest, schema)
+        inputs.add(cohort_files(cohort))
         click.echo(f"Predicting {len(cohort)} node(s) from {manifest} ...", err=True)
         table = prediction_table(model, cohort, labels, branches=branches)
         atomic_write_text(out, table.to_csv(index=False))

@@ -40,6 +40,7 @@ def command(dataset: str, out_dir: str, backbone: str, image_size: int, epochs: 
     --split says otherwise).  Use the folder as
     ImageBranchClassifier(..., pretrained=OUT) or create_encoder(..., pretrained=OUT).
     """
+    from lnfusion.cli.inputs import CommandInputs
     from lnfusion.exceptions import LnfusionError
     from lnfusion.models.encoders import read_pretrain_config
     from lnfusion.models.pretraining import pretrain
@@ -49,6 +50,7 @@ def command(dataset: str, out_dir: str, backbone: str, image_size: int, epochs: 
         with open(exclude_file, encoding="utf-8") as fh:
             exclude = {line.split()[0].lower() for line in fh if line.strip()}
     try:
+        CommandInputs.of_command(out_dir).add(dataset, exclude_file)
         path = pretrain(dataset, backbone=backbone, image_size=image_size, epochs=epochs, out_dir=out_dir,
                         exclude=exclude, method=method, split=split, colour=colour, batch_size=batch_size,
                         lr=lr, device=device, precision=precision, random_state=random_state,

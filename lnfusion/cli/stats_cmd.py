@@ -117,11 +117,13 @@ def command(manifest: str, by: str, categorical: tuple[str, ...], continuous: tu
     Fisher; t/Welch/ANOVA or Mann-Whitney/Kruskal-Wallis after Shapiro-Wilk;
     Kruskal-Wallis for ordinal), and p-values are adjusted across variables.
     """
+    from lnfusion.cli.inputs import CommandInputs
     from lnfusion.exceptions import LnfusionError
     from lnfusion.formatting import count_noun
     from lnfusion.stats import table_one
 
     try:
+        CommandInputs.of_command(out).add(manifest)
         df = read_table(manifest, na_values)
         if by not in df.columns:
             raise click.UsageError(f"--by column {by!r} is not in {manifest}; columns are "

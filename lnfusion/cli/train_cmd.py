@@ -52,20 +52,25 @@ def command(config: Path, overwrite: bool, quiet: bool) -> None:
     and ``test_manifest.csv`` (the held-out nodes, absolute image paths) for
     ``lnfusion evaluate``.  See docs/modelling.md for the keys.
     """
+    from lnfusion.cli.inputs import CommandInputs, cohort_files, path_params
     from lnfusion.data import Cohort, split_patients
     from lnfusion.exceptions import LnfusionError
     from lnfusion.fusion.train_config import load_train_config
-    from lnfusion.io import atomic_dir, atomic_write_text
+    from lnfusion.io import atomic_dir, atomic_write_text, check_replaceable
 
     try:
         cfg = load_train_config(config)
         output = Path(cfg.output)
+        data = cfg.data
+        inputs = CommandInputs.of_command(output)
+        inputs.add(config, data.manifest, data.schema, path_params(cfg.model, ("pretrained",)))
         if output.exists() and not overwrite:
             raise click.ClickException(f"output folder {output} already exists; pass --overwrite "
                                        "to replace it or change 'output' in the config")
-        data = cfg.data
+        check_replaceable(output, overwrite)
         click.echo(f"Reading {data.manifest} ...", err=True)
         cohort = Cohort.from_manifest(data.manifest, schema=data.schema)
+        inputs.add(cohort_files(cohort))
         import numpy as np
 
         if data.test_size > 0:

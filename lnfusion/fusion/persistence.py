@@ -18,7 +18,8 @@ reads anything else.  Every file the loader reads (config, head, out-of-fold
 tensors, schema, everything in a branch's folder) must be listed: an unlisted
 one is an :class:`~lnfusion.exceptions.IntegrityError`, never a file read
 unverified.  Other files not listed in the manifest are never opened (a
-warning names them).  Nothing is ever unpickled: branch classes come from a
+warning names them); the output markers (:data:`lnfusion.io.OUTPUT_MARKER`, one
+per folder) are not part of the model and are neither listed nor loaded.  Nothing is ever unpickled: branch classes come from a
 fixed allow-list, not from names in the files.
 """
 from __future__ import annotations
@@ -41,7 +42,13 @@ from lnfusion.exceptions import (
     PersistenceError,
     check_fitted,
 )
-from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lnfusion.io import (
+    OUTPUT_MARKER,
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_text,
+    recover_output,
+)
 
 __all__ = ["MODEL_FORMAT_VERSION", "save_model", "read_model", "verify_model_dir", "branch_classes"]
 
@@ -132,6 +139,9 @@ def save_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> 
         A branch is of a class that cannot be saved without pickle.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
+    OutputConflictError
+        ``path`` exists and was not written by lnfusion (it holds no
+        :data:`lnfusion.io.OUTPUT_MARKER`), even with ``overwrite``.
     """
     check_fitted(model, "head_")
     from safetensors.numpy import save as st_save
@@ -176,7 +186,7 @@ def save_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> 
         if model.schema_ is not None:
             model.schema_.save(tmp / SCHEMA_FILE)
         atomic_write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        files = sorted(p for p in tmp.rglob("*") if p.is_file() and p.name != OUTPUT_MARKER)
         manifest = {
             "format_version": MODEL_FORMAT_VERSION,
             "algorithm": "sha256",
@@ -214,6 +224,7 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
         changed, or a file the loader reads is not listed.
     """
     root = Path(path)
+    recover_output(root)
     if not root.is_dir():
         raise PersistenceError(f"{root}: not a folder; expected a model folder written by "
                                "LateFusionClassifier.save")
@@ -246,7 +257,7 @@ def verify_model_dir(path: str | os.PathLike) -> dict[str, Any]:
     _check_loaded_files_listed(root, files, config)
     extra = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                    if p.is_file() and p.relative_to(root).as_posix() not in files
-                   and p.name != MANIFEST_FILE)
+                   and p.name not in (MANIFEST_FILE, OUTPUT_MARKER))
     if extra:
         warnings.warn(f"{root}: ignoring file(s) not in {MANIFEST_FILE}: {extra}", UserWarning,
                       stacklevel=3)
@@ -268,7 +279,7 @@ def _check_loaded_files_listed(root: Path, files: Mapping[str, Any], config: Map
         prefix = f"{BRANCH_DIR}/{name}/"
         folder = root / BRANCH_DIR / str(name)
         on_disk = sorted(p.relative_to(root).as_posix() for p in folder.rglob("*")
-                         if p.is_file()) if folder.is_dir() else []
+                         if p.is_file() and p.name != OUTPUT_MARKER) if folder.is_dir() else []
         unlisted += [rel for rel in on_disk if rel not in files]
         if not any(rel.startswith(prefix) for rel in files) and not on_disk:
             unlisted.append(prefix)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lnfusion.exceptions import ConfigError, PersistenceError
+from lnfusion.io import recover_output
 from lnfusion.models.checkpoint import load_tensors, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +64,7 @@ def read_pretrain_config(path: str | os.PathLike) -> dict[str, Any]:
     PersistenceError
         The file is not an lnfusion pre-training config.
     """
+    recover_output(path)
     cfg = read_json(Path(path) / "config.json")
     if cfg.get("format") != PRETRAIN_FORMAT:
         raise PersistenceError(

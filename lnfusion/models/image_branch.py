@@ -30,7 +30,7 @@ from lnfusion.exceptions import (
     PersistenceError,
     check_fitted,
 )
-from lnfusion.io import atomic_dir, atomic_write_text
+from lnfusion.io import atomic_dir, atomic_write_text, recover_output
 from lnfusion.models.checkpoint import load_tensors, read_json, save_tensors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -558,6 +558,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         from lnfusion.models.hardware import resolve_device
 
         path = Path(path)
+        recover_output(path)
         doc = read_json(path / "config.json")
         if doc.get("format") != MODEL_FORMAT:
             raise PersistenceError(f"{path / 'config.json'}: expected format {MODEL_FORMAT!r}, got "

@@ -33,7 +33,7 @@ import pandas as pd
 
 from lnfusion.data.pretrain_data import PretrainData, file_sha256, load_pretrain_data
 from lnfusion.exceptions import ConfigError, DataError, PersistenceError
-from lnfusion.io import atomic_dir, atomic_write_text
+from lnfusion.io import atomic_dir, atomic_write_text, check_output, check_replaceable
 from lnfusion.models.checkpoint import save_tensors
 from lnfusion.models.encoders import PRETRAIN_FORMAT, PRETRAIN_FORMAT_VERSION
 
@@ -140,8 +140,11 @@ def pretrain(dataset: Any, backbone: str = "resnet18", image_size: int = 128, ep
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise PersistenceError(f"{out_dir} already exists; pass overwrite=True to replace it")
+    check_output(out_dir, inputs=[dataset] if isinstance(dataset, (str, os.PathLike)) else [])
+    try:
+        check_replaceable(out_dir, overwrite)
+    except FileExistsError:
+        raise PersistenceError(f"{out_dir} already exists; pass overwrite=True to replace it") from None
     t0 = time.perf_counter()
     data = load_pretrain_data(dataset, image_size=image_size, colour=colour, split=split,
                               modality=modality, exclude=exclude, progress=progress)

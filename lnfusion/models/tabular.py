@@ -50,7 +50,7 @@ from lnfusion.exceptions import (
     PersistenceError,
     check_fitted,
 )
-from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text, recover_output
 
 __all__ = ["TabularClassifier", "XGB_DEFAULTS", "TABULAR_FORMAT_VERSION"]
 
@@ -467,6 +467,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | os.PathLike) -> TabularClassifier:
         """Read a branch written by :meth:`save` (never unpickles anything)."""
         path = Path(path)
+        recover_output(path)
         cfg_path = path / _CONFIG_FILE
         if not cfg_path.is_file():
             raise IntegrityError(f"{cfg_path}: missing; expected a folder written by TabularClassifier.save")

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fusion"))
 from fusion_standins import make_manifest  # noqa: E402
 
 from lnfusion.cli import main  # noqa: E402
+from lnfusion.io import OUTPUT_MARKER  # noqa: E402
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_train_then_predict(study):
     assert result.exit_code == 0, result.output
     run = study / "run"
     assert {p.name for p in run.iterdir()} == {"model", "train_config.json", "train_config.yaml",
-                                               "split.csv", "test_manifest.csv"}
+                                               "split.csv", "test_manifest.csv", OUTPUT_MARKER}
     split = pd.read_csv(run / "split.csv", dtype=str)
     assert list(split.columns) == ["patient_id", "node_id", "label", "split"]
     assert set(split["split"]) == {"train", "test"}

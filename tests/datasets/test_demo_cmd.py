@@ -44,4 +44,9 @@ def test_demo_command_refuses_foreign_folder(tmp_path):
     (tmp_path / "cohort").mkdir()
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--preset", "small"])
     assert result.exit_code != 0
+    assert "refusing to write into" in result.output and "found: cohort" in result.output
+    # in a folder an earlier demo wrote, a cohort folder it did not write asks for --overwrite
+    (tmp_path / ".lnfusion-output.json").write_text('{"written_by": "lnfusion"}')
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--preset", "small"])
+    assert result.exit_code != 0
     assert "--overwrite" in result.output

@@ -131,8 +131,9 @@ def test_every_public_name_has_an_api_entry():
             if inspect.isclass(obj) or inspect.isroutine(obj):
                 found = (obj.__module__, name) in objects
                 where = obj.__module__
-            else:  # a constant: rendered from a submodule that holds this very object
-                found = any(n == name and m != namespace
+            else:  # a constant: rendered from the (sub)module that holds this very object
+                package = hasattr(importlib.import_module(namespace), "__path__")
+                found = any(n == name and (m != namespace or not package)
                             and getattr(importlib.import_module(m), name, None) is obj
                             for m, n in objects)
                 where = "<defining module>"

@@ -15,6 +15,7 @@ from lnfusion.exceptions import (
     PersistenceError,
 )
 from lnfusion.fusion import LateFusionClassifier, MLPHead, verify_model_dir
+from lnfusion.io import OUTPUT_MARKER
 from lnfusion.models.tabular import TabularClassifier
 
 
@@ -77,7 +78,9 @@ def test_saved_folder_layout(tmp_path, fitted):
     assert config["branch_names"] == ["xgb", "logistic"] and config["head_type"] == "stacking"
     assert config["classes"] == list(fitted.classes_)
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert set(manifest["files"]) == set(files) - {"manifest.json"}
+    markers = {f for f in files if f.rsplit("/", 1)[-1] == OUTPUT_MARKER}   # one per folder written
+    assert markers == {OUTPUT_MARKER, f"branches/xgb/{OUTPUT_MARKER}", f"branches/logistic/{OUTPUT_MARKER}"}
+    assert set(manifest["files"]) == set(files) - {"manifest.json"} - markers
     assert not list(tmp_path.glob(".*tmp"))           # atomic: no temporary left over
 
 
@@ -188,3 +191,78 @@ def test_settings_objects_in_params_are_saved_as_json(tmp_path, cohort):
     params = loaded.get_params()["image_params"]
     assert params == {"augment": aug.to_dict(), "pretrained": str(tmp_path)}
     assert AugmentConfig.from_dict(params["augment"]) == aug
+
+
+_CRASHING_SAVE = """if True:
+    import os, sys
+    from lnfusion import io
+    from lnfusion.fusion import LateFusionClassifier
+    model = LateFusionClassifier.load(sys.argv[1])
+    io._exchange = lambda a, b: False          # as on a system without renameat2
+    target = os.path.abspath(sys.argv[1])
+    old = os.path.join(os.path.dirname(target), "." + os.path.basename(target) + ".old")
+    def crashing(real):
+        def rename(src, dst):
+            if os.path.abspath(dst) == target and os.path.exists(old):
+                os._exit(9)                    # dies between "m -> .m.old" and "tmp -> m"
+            return real(src, dst)
+        return rename
+    os.rename, os.replace = crashing(os.rename), crashing(os.replace)
+    model.save(sys.argv[1], overwrite=True)
+"""
+
+
+def test_crash_during_save_overwrite_is_recovered_at_load(tmp_path, fitted):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    target = fitted.save(tmp_path / "m")
+    expected = fitted.predict_proba(make_cohort(20, seed=9))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", _CRASHING_SAVE, str(target)], env=env, timeout=300)
+    assert done.returncode == 9
+    assert not target.exists() and (tmp_path / ".m.old" / "config.json").is_file()
+    loaded = LateFusionClassifier.load(target)          # puts the previous model back first
+    assert np.array_equal(loaded.predict_proba(make_cohort(20, seed=9)), expected)
+    assert not (tmp_path / ".m.old").exists()
+
+
+def test_save_overwrite_never_leaves_the_path_empty(tmp_path, fitted, monkeypatch):
+    import os
+
+    from lnfusion import io
+
+    target = fitted.save(tmp_path / "m")
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    if not io._exchange(a, b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available on this file system")
+    seen = []
+
+    def watched(real):
+        def rename(src, dst):    # new folders may be renamed into place; the model never moves
+            assert os.path.abspath(src) != str(target), "the previous model was renamed away"
+            seen.append(dst)
+            return real(src, dst)
+        return rename
+
+    monkeypatch.setattr(os, "rename", watched(os.rename))
+    monkeypatch.setattr(os, "replace", watched(os.replace))
+    fitted.save(target, overwrite=True)
+    assert verify_model_dir(target)["format_version"] == 1
+    assert seen and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_save_overwrite_refuses_a_folder_lnfusion_did_not_write(tmp_path, fitted):
+    from lnfusion.exceptions import OutputConflictError
+
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "manifest.csv").write_text("patient_id\nP1\n")
+    with pytest.raises(OutputConflictError, match="manifest.csv"):
+        fitted.save(study, overwrite=True)
+    assert (study / "manifest.csv").read_text() == "patient_id\nP1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study"]

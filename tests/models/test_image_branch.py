@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from sklearn.base import clone  # noqa: E402
 
 from lnfusion.exceptions import ConfigError, DataError, NotFittedError, PersistenceError  # noqa: E402
+from lnfusion.io import OUTPUT_MARKER  # noqa: E402
 from lnfusion.models import ImageBranchClassifier, TrainingInterrupted  # noqa: E402
 
 
@@ -67,7 +68,8 @@ def test_save_load_bit_for_bit(toy_cohort, fitted_cdfi, tmp_path, fast):
     fitted_cdfi.save(tmp_path / "branch")
     doc = json.loads((tmp_path / "branch" / "config.json").read_text())
     assert doc["format"] == "lnfusion-image-branch" and doc["params"]["backbone"] == fast["backbone"]
-    assert sorted(p.name for p in (tmp_path / "branch").iterdir()) == ["config.json", "weights.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "branch").iterdir()) == [OUTPUT_MARKER, "config.json",
+                                                                       "weights.safetensors"]
     back = ImageBranchClassifier.load(tmp_path / "branch")
     assert back.get_params() == fitted_cdfi.get_params()
     assert np.array_equal(back.predict_proba(toy_cohort), fitted_cdfi.predict_proba(toy_cohort),

@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from lnfusion.io import OUTPUT_MARKER  # noqa: E402
 from lnfusion.models.encoders import EncoderMismatchError, create_encoder  # noqa: E402
 from lnfusion.models.pretraining import (  # noqa: E402
     compare_pretraining,
@@ -46,7 +47,8 @@ def test_pretrain_folder_record_and_reuse(image_folder, tmp_path):
     assert cfg["data"]["classes"] == ["benign", "malignant"]
     seen = read_pretrain_hashes(out)
     assert len(seen) == 19 and file_sha256(test_file) not in seen
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "encoder.safetensors", "images.sha256"]
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "config.json", "encoder.safetensors",
+                                                     "images.sha256"]
 
     from safetensors.torch import load_file
 
