@@ -352,16 +352,31 @@ def _is_disk_full(exc: BaseException) -> bool:
                                               and exc.errno in (errno.ENOSPC, errno.EDQUOT))
 
 
-def _disk_full(path: Path, exc: BaseException) -> DiskFullError:
+def _size_on_disk(path: str | os.PathLike) -> int:
+    """Bytes held by a file or by every file below a folder (0 when it is gone)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _disk_full(path: Path, exc: BaseException, written: int = 0) -> DiskFullError:
+    """The error for a full disk; ``written``: bytes of the output written before it filled up."""
     where = path.parent if path.parent.exists() else Path.cwd()
     try:
         free = f"{shutil.disk_usage(where).free / 1e6:.1f} MB free"
     except OSError:
         free = "free space unknown"
+    need = (f"the output needs more than the {written / 1e6:.1f} MB written before the disk "
+            "filled up; " if written else "")
     return DiskFullError(
-        f"no space left on the device while writing {os.fspath(path)!r} ({free} on the disk "
-        f"holding {os.fspath(where)!r}); nothing was written and any previous {path.name!r} is "
-        "untouched. Free some space (or choose an output on another disk) and run again")
+        f"no space left on the device while writing {os.fspath(path)!r} ({need}{free} on the "
+        f"disk holding {os.fspath(where)!r}); nothing was written and any previous "
+        f"{path.name!r} is untouched. Free some space (or choose an output on another disk) "
+        "and run again")
 
 
 # -- writers ---------------------------------------------------------------------------
@@ -423,10 +438,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException as exc:
+        written = _size_on_disk(tmp) if _is_disk_full(exc) else 0
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if _is_disk_full(exc) and not isinstance(exc, DiskFullError):
-            raise _disk_full(Path(path), exc) from exc
+            raise _disk_full(Path(path), exc, written) from exc
         raise
 
 
@@ -526,9 +542,10 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
         else:
             os.rename(tmp, target)
     except BaseException as exc:
+        written = _size_on_disk(tmp) if _is_disk_full(exc) else 0
         _remove(tmp)
         if _is_disk_full(exc):
-            raise _disk_full(Path(path), exc) from exc
+            raise _disk_full(Path(path), exc, written) from exc
         raise
 
 

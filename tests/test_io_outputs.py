@@ -284,3 +284,24 @@ def test_disk_full_names_the_output_and_keeps_the_previous_content(tmp_path, mon
         with atomic_dir(tmp_path / "run") as tmp:
             atomic_write_text(tmp / "model" / "config.json", "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.md"]
+
+
+def test_disk_full_says_how_much_the_output_needs_at_least(tmp_path, monkeypatch):
+    """The message gives the space needed (at least what was written before the disk filled)
+    beside the space free, so the user knows how much to free."""
+    real_write = os.write
+    written = {"n": 0}
+
+    def write_until_full(fd, data):
+        if written["n"] >= 3_000_000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written["n"] += len(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write_until_full)
+    with pytest.raises(DiskFullError, match=r"needs more than the 3\.\d MB written.*MB free"):
+        with atomic_dir(tmp_path / "run") as tmp:
+            with open(tmp / "weights.bin", "wb", buffering=0) as fh:
+                for _ in range(10):
+                    os.write(fh.fileno(), b"\0" * 1_000_000)
+    assert not [p for p in tmp_path.iterdir()]

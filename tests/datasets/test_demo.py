@@ -16,6 +16,7 @@ from PIL import Image
 from lnfusion.data import Cohort, CohortSchema, validate_manifest
 from lnfusion.datasets import DemoCohortExistsError, load_latent, make_demo_cohort
 from lnfusion.exceptions import ConfigError
+from lnfusion.io import OUTPUT_MARKER
 
 MANIFEST_COLUMNS = [
     "patient_id", "node_id", "label", "site", "age", "sex", "side", "location",
@@ -26,8 +27,10 @@ MANIFEST_COLUMNS = [
 
 
 def _digest(root: Path) -> dict[str, str]:
+    """SHA-256 of every file of the cohort; the output marker (who wrote the folder, when,
+    with which process id) is provenance, not cohort content, and is left out."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != OUTPUT_MARKER}
 
 
 def test_layout_and_manifest_columns(demo_root):

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
 from lnfusion.cli import main
 from lnfusion.cli.demo_cmd import STEPS
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("one_torch_thread")
 def test_demo_command_reuses_cohort_and_writes_outputs(demo_root, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(demo_root, out / "cohort")   # same settings: the step reuses it

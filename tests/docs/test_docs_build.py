@@ -58,6 +58,7 @@ def built_site(tmp_path_factory) -> Path:
     return site
 
 
+@pytest.mark.e2e
 def test_site_builds_strict_with_every_page(built_site: Path):
     assert (built_site / "index.html").is_file()
     assert (built_site / "getting_started" / "index.html").is_file()
@@ -70,6 +71,7 @@ def test_site_builds_strict_with_every_page(built_site: Path):
         assert html.is_file(), f"{page.relative_to(ROOT)} was not rendered"
 
 
+@pytest.mark.e2e
 def test_api_pages_render_docstrings(built_site: Path):
     core = (built_site / "api" / "core" / "index.html").read_text(encoding="utf-8")
     # the rendered reference holds the objects and their docstrings, not the ::: directive
@@ -181,13 +183,16 @@ def test_shown_commands_and_options_exist(page: str):
         assert not unknown, f"docs/{page}: {line!r} uses options {unknown} that do not exist"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("page", EXECUTED_PAGES)
 def test_code_blocks_run(page: str, tmp_path: Path):
     blocks = _blocks((DOCS / page).read_text(encoding="utf-8"), "python")
     assert blocks, f"docs/{page} shows no Python code"
     script = tmp_path / "page.py"
     script.write_text("\n\n".join(blocks), encoding="utf-8")
-    env = {**os.environ, "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    # one torch/XGBoost thread (unless set), as for the notebooks: tiny networks, busy machines
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"docs/{page} code failed:\n{proc.stderr[-4000:]}"

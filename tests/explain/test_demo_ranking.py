@@ -79,6 +79,7 @@ class ImageFeatureBranch(ClassifierMixin, BaseEstimator):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_demo_cohort_ranks_elastography_first(tmp_path):
     from lnfusion.data import split_patients
     from lnfusion.datasets import make_demo_cohort

@@ -57,7 +57,9 @@ def _check_budget(name: str, wall: float, cpu: float | None) -> None:
 
 
 def _run_env() -> dict[str, str]:
-    env = {**os.environ, "LNFUSION_PRESET": PRESET, "HF_HUB_OFFLINE": "1",
+    # OMP_NUM_THREADS=1 (unless set): one torch/XGBoost thread for the small preset's tiny
+    # networks, which gain little from a second one, and spinning threads waste a busy machine
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "LNFUSION_PRESET": PRESET, "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("JUPYTER_PLATFORM_DIRS", None)
     return env
@@ -72,7 +74,7 @@ def kernel_name(tmp_path_factory) -> str:
     spec_dir = jupyter_path / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
     env = {k: v for k, v in _run_env().items() if k in ("LNFUSION_PRESET", "HF_HUB_OFFLINE",
-                                                       "PYTHONPATH")}
+                                                       "PYTHONPATH", "OMP_NUM_THREADS")}
     # inline figures in notebooks, whatever MPLBACKEND the test session uses
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     # `!lnfusion ...` shell cells find this interpreter's console scripts
@@ -107,6 +109,7 @@ def test_notebook_is_committed_clean_with_a_preset_parameter(path: Path):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, kernel_name: str, tmp_path: Path):
     import nbformat
@@ -129,6 +132,7 @@ def test_notebook_runs(path: Path, kernel_name: str, tmp_path: Path):
     assert outputs, f"{path.name} produced no output at all"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(path: Path, tmp_path: Path):
     import resource

@@ -1,8 +1,9 @@
 """The demo report: every section and figure present, self-contained, opens cleanly in Chromium.
 
-One small real run (simulated cohort, tiny backbone at 32 px, one epoch) feeds
-every part of the report, so the test exercises the renderers the other
-subpackages own exactly as ``lnfusion demo`` calls them.
+One small real run (the session's shared demo cohort and fused model: tiny
+backbone at 32 px, one epoch) feeds every part of the report, so the test
+exercises the renderers the other subpackages own exactly as ``lnfusion demo``
+calls them.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from lnfusion.report import REPORT_FILENAME, REPORT_SECTIONS, build_demo_report 
 
 from .browser import load_page  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 SECTION_IDS = [sid for sid, _ in REPORT_SECTIONS]
 
 #: Minimum number of figures each section shows when every part is given.
@@ -28,28 +31,25 @@ MIN_IMAGES = {"cohort": 1, "table-one": 0, "evaluation": 3, "modality-contributi
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A small end-to-end run: cohort, contact sheet, Table 1, fused model, evaluation, explanations."""
-    from lnfusion.data import split_patients
-    from lnfusion.datasets import make_demo_cohort, write_contact_sheet
+def run(demo_fitted, tmp_path_factory):
+    """A small end-to-end run: cohort, contact sheet, Table 1, fused model, evaluation, explanations.
+
+    The cohort and the fused model are the session's shared ``demo_fitted`` (tests/conftest.py):
+    this module tests the report, not the fit.
+    """
+    from lnfusion.datasets import write_contact_sheet
     from lnfusion.evaluation import evaluate
     from lnfusion.explain import explain
-    from lnfusion.fusion import LateFusionClassifier
     from lnfusion.stats import table_one
 
+    cohort, model, test = demo_fitted.cohort, demo_fitted.model, demo_fitted.test
     root = tmp_path_factory.mktemp("demo_run")
-    cohort = make_demo_cohort(root / "cohort", n_patients=36, image_size=32, seed=1)
     sheet = write_contact_sheet(cohort, root / "contact_sheet.png", n_per_class=1)
     df = cohort.descriptors.copy()
     df["label"] = [cohort.classes[k] for k in cohort.y]
     t1 = table_one(df[["age", "shape", "margin", "elasto_score", "label"]], by="label",
                    categorical=["shape", "margin"], continuous=["age"], ordinal=["elasto_score"],
                    class_order=cohort.classes)
-    split = split_patients(cohort.y, cohort.groups, test_size=0.4, random_state=0)
-    train, test = cohort.subset(split.train), cohort.subset(split.test)
-    model = LateFusionClassifier(modalities=("bmode", "elasto"), backbone="test_resnet",
-                                 image_params={"image_size": 32, "epochs": 1, "batch_size": 16},
-                                 cv="holdout", progress=False).fit(train)
     evaluation = evaluate(model, test, n_boot=50)
     explanations = explain(model, test, patients=list(dict.fromkeys(test.groups))[:2])
     return {"cohort": cohort, "contact_sheet": sheet, "table_one": t1,
