@@ -8,7 +8,8 @@ and accuracy at that epoch.  Task: malignant vs benign + normal.
     python bench/bare_timm_baseline.py --seeds 0 1 2
     python bench/bare_timm_baseline.py --quick          # 1 seed, 2 epochs, 64 px
 
-``run(seed, ...)`` is imported by bench/bench_busi.py to run it side by side.
+``run(seed, ...)`` is imported by bench/bench_busi.py to run it side by side, and
+``train_timm`` (the training loop on arrays) by bench/bench_breast_lesions.py.
 """
 from __future__ import annotations
 
@@ -42,22 +43,26 @@ def load_split(data: Path, image_size: int, drop_unconfident: bool = True):
     return out
 
 
-def run(seed: int = 0, epochs: int = 30, image_size: int = 128, batch_size: int = 32, lr: float = 2e-3,
-        data: Path = DEFAULT_DATA, drop_unconfident: bool = True, verbose: bool = True) -> dict:
-    """Train and evaluate once; returns test AUC/accuracy at the best validation epoch and timings."""
+def train_timm(x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, y_va: np.ndarray, *, seed: int = 0,
+               epochs: int = 30, batch_size: int = 32, lr: float = 2e-3, backbone: str = "resnet18",
+               patience: int | None = None, verbose: bool = True, tag: str = ""):
+    """Train a timm CNN from scratch on uint8 arrays (N, 1, S, S), labels 0/1; best epoch by val AUC.
+
+    Returns ``(scores, best_epoch, val_auc)``: ``scores(x)`` gives P(class 1) per image
+    with the best epoch's weights.  ``patience``: stop after that many epochs without a
+    better validation AUC (None: run every epoch).
+    """
     import timm
 
-    t_start = time.perf_counter()
-    splits = load_split(Path(data), image_size, drop_unconfident)
+    image_size = x_tr.shape[-1]
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported() if not torch.cuda.is_available() else True
     device = "cuda" if torch.cuda.is_available() else "cpu"
     ctx = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
-    model = timm.create_model("resnet18", pretrained=False, num_classes=2, in_chans=1)
+    model = timm.create_model(backbone, pretrained=False, num_classes=2, in_chans=1)
     model = model.to(device).to(memory_format=torch.channels_last)
-    x_tr, y_tr, _ = splits["train"]
-    x_tr, y_tr = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
+    x_tr, y_tr = torch.from_numpy(x_tr), torch.from_numpy(np.asarray(y_tr, dtype=np.int64))
     steps = (len(x_tr) + batch_size - 1) // batch_size
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.2)
@@ -93,18 +98,32 @@ def run(seed: int = 0, epochs: int = 30, image_size: int = 128, batch_size: int 
             loss.backward()
             opt.step()
             sched.step()
-        x_va, y_va, _ = splits["val"]
         auc = roc_auc_score(y_va, scores(x_va))
         if auc > best[0]:
             best = (auc, epoch + 1, copy.deepcopy(model.state_dict()))
         if verbose:
-            print(f"  [bare seed {seed}] epoch {epoch + 1}/{epochs} loss {loss.item():.3f} val AUC {auc:.3f}",
+            print(f"  [bare{tag}] epoch {epoch + 1}/{epochs} loss {loss.item():.3f} val AUC {auc:.3f}",
                   flush=True)
+        if patience is not None and epoch + 1 - best[1] >= patience:
+            break
     model.load_state_dict(best[2])
+    return scores, best[1], float(best[0])
+
+
+def run(seed: int = 0, epochs: int = 30, image_size: int = 128, batch_size: int = 32, lr: float = 2e-3,
+        data: Path = DEFAULT_DATA, drop_unconfident: bool = True, verbose: bool = True) -> dict:
+    """Train and evaluate once; returns test AUC/accuracy at the best validation epoch and timings."""
+    t_start = time.perf_counter()
+    splits = load_split(Path(data), image_size, drop_unconfident)
+    x_tr, y_tr, _ = splits["train"]
+    x_va, y_va, _ = splits["val"]
+    scores, best_epoch, val_auc = train_timm(x_tr, y_tr, x_va, y_va, seed=seed, epochs=epochs,
+                                             batch_size=batch_size, lr=lr, verbose=verbose,
+                                             tag=f" seed {seed}")
     x_te, y_te, files = splits["test"]
     s = scores(x_te)
     return {"method": "bare timm", "seed": seed, "test_auc": float(roc_auc_score(y_te, s)),
-            "test_acc": float(np.mean((s > 0.5) == y_te)), "best_epoch": best[1], "val_auc": float(best[0]),
+            "test_acc": float(np.mean((s > 0.5) == y_te)), "best_epoch": best_epoch, "val_auc": val_auc,
             "n_train": len(y_tr), "n_test": len(y_te), "seconds": time.perf_counter() - t_start,
             "scores": s, "y_test": y_te, "test_files": files}
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--folds", default="3", help="inner K-fold (integer) or 'holdout'")
-    parser.add_argument("--head", default="stacking", choices=["stacking", "mean", "weighted", "mlp"])
+    parser.add_argument("--head", default="stacking", choices=["stacking", "shrunk", "shrunk_weighted", "mean", "weighted", "mlp"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])

@@ -15,7 +15,7 @@ from lnfusion.evaluation import validate_by_site
 from lnfusion.fusion import LateFusionClassifier
 
 args = parse_args(__doc__.splitlines()[0], extra={
-    "--head": dict(default="stacking", choices=("stacking", "mean", "weighted", "mlp"))})
+    "--head": dict(default="stacking", choices=("stacking", "shrunk", "shrunk_weighted", "mean", "weighted", "mlp"))})
 cohort = make_demo_cohort(args.out / "cohort", preset=args.preset, overwrite=True)
 modalities = ("elasto",) if args.preset == "small" else ("bmode", "cdfi", "elasto")
 model = LateFusionClassifier(modalities=modalities, tabular="xgboost", head=args.head,

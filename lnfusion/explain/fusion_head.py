@@ -3,7 +3,7 @@
 How much did each branch (each image modality and the clinical branch) move
 each node's fused prediction for each class?  Two exact methods:
 
-``"linear"`` (the default stacking head)
+``"linear"`` (the stacking heads, the default ``"shrunk"`` included)
     The stacking head is a multinomial logistic regression, *linear* in its
     design matrix ``X`` (branch probabilities plus missing-modality
     indicators).  With independent features the interventional SHAP value of

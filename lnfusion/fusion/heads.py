@@ -12,14 +12,19 @@ and follows the same small contract:
 ``to_dict()`` / ``head_from_dict(d)``
     Plain-JSON persistence (arrays as lists; float64/float32 round-trip exactly).
 
-Four heads:
+Six heads:
 
 - :class:`MeanHead`: mean of the available branches' probabilities.
 - :class:`WeightedMeanHead`: non-negative weights summing to 1, fitted on
   out-of-fold probabilities by minimising the log-loss.
-- :class:`StackingHead` (the default): multinomial logistic regression on
-  out-of-fold log-probabilities, mask-aware; linear in its design matrix so
-  modality-level SHAP values are exact.
+- :class:`StackingHead`: multinomial logistic regression on out-of-fold
+  log-probabilities, mask-aware; linear in its design matrix so modality-level
+  SHAP values are exact.
+- :class:`ShrunkStackingHead` (the default, ``"shrunk"``): the stacking head
+  shrunk toward equal branch weights, the shrinkage chosen by inner CV on the
+  head's training rows; still linear.
+- :class:`ShrunkWeightedMeanHead` (``"shrunk_weighted"``): the weighted mean
+  shrunk toward the plain mean the same way.
 - :class:`MLPHead`: intermediate fusion, a small torch MLP on concatenated
   branch embeddings.
 """
@@ -39,6 +44,8 @@ __all__ = [
     "MeanHead",
     "WeightedMeanHead",
     "StackingHead",
+    "ShrunkStackingHead",
+    "ShrunkWeightedMeanHead",
     "MLPHead",
     "HEADS",
     "make_head",
@@ -267,32 +274,39 @@ class WeightedMeanHead(FusionHead):
 
     def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> WeightedMeanHead:
         """Fit the branch weights by minimising the log-loss."""
-        from scipy.optimize import minimize
-
         Z, y = self._stack_fit_inputs(Z, y, classes)
-        B = len(self.branch_names_)
+        P, A, yk = self._true_class_proba(Z, y)
+        self.weights_ = self._fit_weights(P, A)
+        return self
+
+    def _true_class_proba(self, Z: Mapping[str, np.ndarray], y: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per node with any branch: each branch's probability of the true class, availability, class."""
         P = np.stack([Z[b] for b in self.branch_names_], axis=1)
         A = ~np.isnan(P).any(axis=2)
         keep = A.any(axis=1)
         P, A, yk = np.where(A[:, :, None], P, 0.0)[keep], A[keep], y[keep]
-        Py = P[np.arange(len(yk)), :, yk]                            # (n, B) prob of the true class
+        return P[np.arange(len(yk)), :, yk], A, yk                  # (n, B) prob of the true class
 
-        def loss(w: np.ndarray) -> float:
-            W = A * w[None, :]
-            tot = np.maximum(W.sum(axis=1), 1e-12)
-            p = (W * Py).sum(axis=1) / tot
-            return float(-np.mean(np.log(np.clip(p, PROBA_FLOOR, 1.0))))
+    @staticmethod
+    def _log_loss(w: np.ndarray, Py: np.ndarray, A: np.ndarray) -> float:
+        W = A * w[None, :]
+        tot = np.maximum(W.sum(axis=1), 1e-12)
+        p = (W * Py).sum(axis=1) / tot
+        return float(-np.mean(np.log(np.clip(p, PROBA_FLOOR, 1.0))))
 
-        if len(yk) == 0 or B == 1:
-            w = np.full(B, 1.0 / B)
-        else:
-            res = minimize(loss, np.full(B, 1.0 / B), method="SLSQP", bounds=[(0.0, 1.0)] * B,
-                           constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
-                           options={"maxiter": self.max_iter, "ftol": 1e-10})
-            w = np.clip(res.x, 0.0, None)
-            w = w / w.sum() if w.sum() > 0 else np.full(B, 1.0 / B)
-        self.weights_ = w
-        return self
+    def _fit_weights(self, Py: np.ndarray, A: np.ndarray) -> np.ndarray:
+        from scipy.optimize import minimize
+
+        B = Py.shape[1]
+        if len(Py) == 0 or B == 1:
+            return np.full(B, 1.0 / B)
+        res = minimize(self._log_loss, np.full(B, 1.0 / B), args=(Py, A), method="SLSQP",
+                       bounds=[(0.0, 1.0)] * B,
+                       constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
+                       options={"maxiter": self.max_iter, "ftol": 1e-10})
+        w = np.clip(res.x, 0.0, None)
+        return w / w.sum() if w.sum() > 0 else np.full(B, 1.0 / B)
 
     def predict_proba(self, Z: Mapping[str, Any]) -> np.ndarray:
         """Weighted mean of the available branches' probabilities per node."""
@@ -306,6 +320,132 @@ class WeightedMeanHead(FusionHead):
         self.weights_ = _decode(state["weights"])
 
 
+#: Default candidate shrinkages of the shrunk heads.
+SHRINKAGE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+class ShrunkWeightedMeanHead(WeightedMeanHead):
+    """Weighted mean shrunk toward the plain mean, the shrinkage chosen by inner CV.
+
+    ``weights_ = (1 - shrinkage) * w + shrinkage / n_branches``, with ``w`` the
+    :class:`WeightedMeanHead` weights (non-negative, summing to 1, fitted by
+    log-loss on the out-of-fold predictions).  ``shrinkage=1`` is exactly
+    :class:`MeanHead`; ``shrinkage="cv"`` picks it from ``grid`` by stratified
+    K-fold over the head's training rows (mean held-out log-loss; only the
+    out-of-fold predictions of the training patients) with the
+    one-standard-error rule (the largest shrinkage within one standard error of
+    the best), so the plain mean is kept unless the data clearly show better
+    weights.
+
+    Why: the head learns from out-of-fold branch predictions made by models
+    trained on fewer patients than the refit branches it is applied to, on few
+    rows.  A free head can then under-weight the branch that gains most from
+    more data, or (a logistic stacker) even give it a negative weight; weights
+    on the simplex cannot invert a branch, and shrinking them toward equal
+    weights keeps the fused model near the mean of its branches unless the
+    training patients show that unequal weights are better.
+
+    Parameters
+    ----------
+    max_iter : int, default 500
+    shrinkage : "cv" or float in [0, 1], default "cv"
+    grid : sequence of float, optional
+        Candidates for ``"cv"``; default :data:`SHRINKAGE_GRID`.
+    cv : int, default 5
+        Inner folds (fewer when a class has fewer rows; with fewer than two
+        rows per class the shrinkage is 1).
+
+    Attributes
+    ----------
+    weights_ : numpy.ndarray
+        Final (shrunk) weights, in ``branch_names_`` order.
+    fitted_weights_ : numpy.ndarray
+        The unshrunk weights ``w``.
+    shrinkage_ : float
+    cv_loss_ : dict of str to float
+        Mean held-out log-loss per candidate (``"cv"`` only).
+    """
+
+    kind = "shrunk_weighted"
+
+    def __init__(self, max_iter: int = 500, shrinkage: Any = "cv", grid: Sequence[float] | None = None,
+                 cv: int = 5):
+        super().__init__(max_iter=max_iter)
+        self.shrinkage = shrinkage
+        self.grid = grid
+        self.cv = cv
+
+    def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> ShrunkWeightedMeanHead:
+        """Fit the weights, choose the shrinkage, shrink (see the class docstring)."""
+        Z, y = self._stack_fit_inputs(Z, y, classes)
+        Py, A, yk = self._true_class_proba(Z, y)
+        B = len(self.branch_names_)
+        w = self._fit_weights(Py, A)
+        equal = np.full(B, 1.0 / B)
+        lam, self.cv_loss_ = _choose_shrinkage(
+            self, yk, self.n_classes_,
+            lambda tr: (self._fit_weights(Py[tr], A[tr]), equal),
+            lambda pair, g, te: self._log_loss((1 - g) * pair[0] + g * pair[1], Py[te], A[te]))
+        self.fitted_weights_ = w
+        self.shrinkage_ = lam
+        self.weights_ = (1 - lam) * w + lam * equal
+        return self
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "fitted_weights": _encode(self.fitted_weights_),
+                "shrinkage": self.shrinkage_, "cv_loss": dict(self.cv_loss_)}
+
+    def _set_state(self, state: Mapping[str, Any]) -> None:
+        super()._set_state(state)
+        self.fitted_weights_ = _decode(state["fitted_weights"])
+        self.shrinkage_ = float(state["shrinkage"])
+        self.cv_loss_ = {str(k): float(v) for k, v in state["cv_loss"].items()}
+
+
+def _choose_shrinkage(head: Any, y: np.ndarray, n_classes: int, fit: Any, loss: Any) -> tuple[float, dict]:
+    """The shrinkage of ``head`` (its ``shrinkage``, ``grid``, ``cv``): fixed, or by inner CV.
+
+    ``fit(train_rows) -> state`` fits the unshrunk and the equal models on some
+    rows; ``loss(state, g, test_rows)`` is the held-out log-loss of shrinkage
+    ``g``.  Returns ``(shrinkage, {str(g): mean held-out loss})``.  The choice
+    follows the one-standard-error rule: the largest shrinkage whose mean loss
+    is within one standard error (over the inner folds) of the smallest, so a
+    departure from equal weights must beat the noise of the inner CV.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    name = type(head).__name__
+    if not isinstance(head.shrinkage, str):
+        lam = float(head.shrinkage)
+        if not 0.0 <= lam <= 1.0:
+            raise DataError(f"{name}: shrinkage must be in [0, 1], got {head.shrinkage!r}")
+        return lam, {}
+    if head.shrinkage != "cv":
+        raise DataError(f"{name}: shrinkage must be 'cv' or a number in [0, 1], got {head.shrinkage!r}")
+    grid = [float(g) for g in (SHRINKAGE_GRID if head.grid is None else head.grid)]
+    if not grid or any(not 0.0 <= g <= 1.0 for g in grid):
+        raise DataError(f"{name}: grid must hold shrinkages in [0, 1], got {head.grid!r}")
+    folds = min(int(head.cv), int(np.bincount(y, minlength=n_classes).min()))
+    if folds < 2:
+        return 1.0, {}
+    per_fold = []
+    rows = np.arange(len(y))
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(rows, y):
+        if len(np.unique(y[tr])) < n_classes:
+            continue
+        state = fit(tr)
+        per_fold.append([loss(state, g, te) for g in grid])
+    if not per_fold:
+        return 1.0, {}
+    L = np.asarray(per_fold)                                   # (folds, grid)
+    mean = L.mean(axis=0)
+    best = int(np.argmin(mean))
+    se = L[:, best].std(ddof=1) / np.sqrt(len(L)) if len(L) > 1 else 0.0
+    # one-standard-error rule: the most shrinkage whose loss is within one SE of the best
+    lam = max(g for g, v in zip(grid, mean) if v <= mean[best] + se + 1e-12)
+    return lam, {f"{g:g}": float(v) for g, v in zip(grid, mean)}
+
+
 # --------------------------------------------------------------------------------------
 # stacking
 # --------------------------------------------------------------------------------------
@@ -316,7 +456,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 class StackingHead(FusionHead):
-    """Multinomial logistic regression on out-of-fold log-probabilities (the default head).
+    """Multinomial logistic regression on out-of-fold log-probabilities.
 
     Design matrix, per branch ``b`` in ``branch_names_`` order: the ``k``
     columns ``log(max(p_bc, 1e-6))``, then one 0/1 column ``b:missing``.  For a
@@ -445,6 +585,142 @@ class StackingHead(FusionHead):
         self.fill_ = {b: _decode(v) for b, v in state["fill"].items()}
         self.feature_names_ = list(state["feature_names"])
         self.feature_branch_ = list(state["feature_branch"])
+
+
+def _multinomial_nll(scores: np.ndarray, y: np.ndarray) -> float:
+    from scipy.special import logsumexp
+
+    return float(np.mean(logsumexp(scores, axis=1) - scores[np.arange(len(y)), y]))
+
+
+class ShrunkStackingHead(StackingHead):
+    """Stacking shrunk toward equal branch weights, the shrinkage chosen by inner CV.
+
+    Two logistic models on the same design matrix as :class:`StackingHead`:
+
+    - *free*: the stacking head (one coefficient per column, L2-penalised);
+    - *equal*: one slope ``s`` shared by every branch (plus a class intercept),
+      ``score_c = a_c + s * sum_b log p_bc``: every branch weighs the same, as
+      in a (tempered) product of the branches' probabilities.
+
+    The head is ``(1 - shrinkage) * free + shrinkage * equal``, coefficient by
+    coefficient, so it is still linear in its design matrix (exact modality
+    SHAP values, same persistence as the stacking head).  ``shrinkage="cv"``
+    picks it from ``grid`` by stratified K-fold over the head's training rows
+    (mean held-out log-loss; the out-of-fold predictions of the training
+    patients only, never the evaluation patients), by the one-standard-error
+    rule: the largest shrinkage within one standard error of the best.  A
+    float fixes it.
+
+    Why: the head learns from out-of-fold branch predictions, made by models
+    trained on fewer patients than the refit branches it is applied to; a free
+    stacker then under-weights the branch that gains most from more data (on
+    small cohorts, the image branch), and with few head rows it is noisy.
+    Equal weights are the robust prior; the data must earn any departure.
+
+    Parameters
+    ----------
+    C : float, default 1.0
+        Inverse L2 strength of the free model (as :class:`StackingHead`).
+    max_iter : int, default 1000
+    shrinkage : "cv" or float in [0, 1], default "cv"
+    grid : sequence of float, optional
+        Candidate shrinkages for ``"cv"``; default :data:`SHRINKAGE_GRID`.
+    cv : int, default 5
+        Folds of the inner CV (fewer when a class has fewer rows; with fewer
+        than two rows per class the shrinkage is 1).
+
+    Attributes
+    ----------
+    shrinkage_ : float
+        The shrinkage used.
+    cv_loss_ : dict of str to float
+        Mean held-out log-loss per candidate (``"cv"`` only).
+    equal_slope_ : float
+        ``s`` of the equal-weights model fitted on all rows.
+    """
+
+    kind = "shrunk"
+
+    def __init__(self, C: float = 1.0, max_iter: int = 1000, shrinkage: Any = "cv",
+                 grid: Sequence[float] | None = None, cv: int = 5):
+        super().__init__(C=C, max_iter=max_iter)
+        self.shrinkage = shrinkage
+        self.grid = grid
+        self.cv = cv
+
+    def _equal_columns(self) -> np.ndarray:
+        """(n_classes, n_features) 0/1: column j holds log p of class c for some branch."""
+        k = self.n_classes_
+        E = np.zeros((k, len(self.feature_names_)))
+        for j0 in range(0, len(self.feature_names_), k + 1):   # per branch: k log-p columns + missing
+            E[np.arange(k), j0 + np.arange(k)] = 1.0
+        return E
+
+    def _fit_equal(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Slope ``s`` and intercepts ``a`` of the equal-weights model (maximum likelihood)."""
+        from scipy.optimize import minimize
+
+        E = self._equal_columns()
+        U = X @ E.T                                        # (n, k): sum over branches of log p_c
+        k = self.n_classes_
+
+        def loss(theta: np.ndarray) -> float:
+            a = np.concatenate([[0.0], theta[1:]])
+            return _multinomial_nll(theta[0] * U + a[None, :], y)
+
+        res = minimize(loss, np.concatenate([[1.0], np.zeros(k - 1)]), method="L-BFGS-B",
+                       bounds=[(0.0, None)] + [(None, None)] * (k - 1))
+        s = float(res.x[0])
+        a = np.concatenate([[0.0], res.x[1:]])
+        return s * E, a - a.mean(), s
+
+    def _fit_free(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.linear_model import LogisticRegression
+
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        lr.fit((X - mean) / std, y)
+        coef_s, icpt_s = lr.coef_, lr.intercept_
+        if coef_s.shape[0] == 1:
+            coef_s = np.vstack([-coef_s[0] / 2, coef_s[0] / 2])
+            icpt_s = np.array([-icpt_s[0] / 2, icpt_s[0] / 2])
+        coef = coef_s / std[None, :]
+        return coef, icpt_s - coef @ mean
+
+    def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> ShrunkStackingHead:
+        """Fit the free and the equal-weights models and mix them (see the class docstring)."""
+        super().fit(Z, y, classes)                           # checks, design columns, free model
+        y = _check_y(y, len(next(iter(Z.values()))), self.n_classes_)
+        X = self._design({b: np.asarray(Z[b], dtype=np.float64) for b in self.branch_names_})
+
+        def fit_both(tr: np.ndarray):
+            return self._fit_free(X[tr], y[tr]), self._fit_equal(X[tr], y[tr])[:2]
+
+        def loss(state, g: float, te: np.ndarray) -> float:
+            (cf, bf), (ce, be) = state
+            scores = X[te] @ ((1 - g) * cf + g * ce).T + ((1 - g) * bf + g * be)[None, :]
+            return _multinomial_nll(scores, y[te])
+
+        lam, self.cv_loss_ = _choose_shrinkage(self, y, self.n_classes_, fit_both, loss)
+        ce, be, s = self._fit_equal(X, y)
+        self.coef_ = np.ascontiguousarray((1 - lam) * self.coef_ + lam * ce)
+        self.intercept_ = np.ascontiguousarray((1 - lam) * self.intercept_ + lam * be)
+        self.shrinkage_ = float(lam)
+        self.equal_slope_ = float(s)
+        return self
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "shrinkage": self.shrinkage_, "equal_slope": self.equal_slope_,
+                "cv_loss": dict(self.cv_loss_)}
+
+    def _set_state(self, state: Mapping[str, Any]) -> None:
+        super()._set_state(state)
+        self.shrinkage_ = float(state["shrinkage"])
+        self.equal_slope_ = float(state["equal_slope"])
+        self.cv_loss_ = {str(k): float(v) for k, v in state["cv_loss"].items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -580,6 +856,8 @@ HEADS: dict[str, type[FusionHead]] = {
     "mean": MeanHead,
     "weighted": WeightedMeanHead,
     "stacking": StackingHead,
+    "shrunk": ShrunkStackingHead,
+    "shrunk_weighted": ShrunkWeightedMeanHead,
     "mlp": MLPHead,
 }
 

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from lnfusion.exceptions import DataError, LnfusionError, ParameterError, check_fitted
 from lnfusion.fusion.heads import HEADS, FusionHead, available_rows, make_head
-from lnfusion.fusion.oof import branch_outputs, cross_fit, inner_splits
+from lnfusion.fusion.oof import OutOfFold, branch_outputs, cross_fit, inner_splits
 from lnfusion.fusion.persistence import read_model, save_model
 
 __all__ = ["LateFusionClassifier", "TABULAR_BRANCH", "TABULAR_NAMES", "load_model"]
@@ -55,8 +55,11 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         :class:`~lnfusion.models.TabularClassifier` estimator name, a
         ``TabularClassifier`` or scikit-learn classifier instance, or None for
         no clinical branch.
-    head : {"stacking", "mean", "weighted", "mlp"} or FusionHead, default "stacking"
-        The fusion head (see :mod:`lnfusion.fusion.heads`).
+    head : {"shrunk", "stacking", "shrunk_weighted", "mean", "weighted", "mlp"} or FusionHead, default "shrunk"
+        The fusion head (see :mod:`lnfusion.fusion.heads`).  The default,
+        :class:`~lnfusion.fusion.heads.ShrunkStackingHead`, is the stacking head
+        shrunk toward equal branch weights by inner CV on the training patients
+        (see ``docs/modelling.md`` for why and for the evidence).
     cv : int or "holdout", default 5
         Inner patient-grouped, class-stratified K-fold that produces the
         out-of-fold predictions the head learns from; ``"holdout"`` holds out
@@ -129,7 +132,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                  image_params: Mapping[str, Any] | None = None,
                  branches: Mapping[str, Any] | None = None,
                  tabular: Any = "xgboost",
-                 head: str | FusionHead = "stacking",
+                 head: str | FusionHead = "shrunk",
                  cv: int | str = 5,
                  holdout_size: float = 0.25,
                  random_state: int | None = 0,
@@ -392,32 +395,73 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         """
         from lnfusion.data.labels import resolve_target
 
+        self._check_cohort(cohort)
+        y_idx, classes = resolve_target(cohort, y)
+        branches = self.make_branches(cohort)
+        embed = make_head(self.head).input_kind == "embedding"
+        splits = inner_splits(y_idx, np.asarray(cohort.groups), self.cv, self.holdout_size, self.random_state)
+        oof, fitted = cross_fit(branches, cohort, y_idx, len(classes), splits, embed=embed,
+                                n_jobs=self.n_jobs, progress=self.progress)
+        return self.fit_from_oof(cohort, oof, fitted, y)
+
+    def _check_cohort(self, cohort: Any) -> None:
         if not hasattr(cohort, "subset") or not hasattr(cohort, "groups"):
             raise DataError(f"LateFusionClassifier.fit expects a Cohort, got {type(cohort).__name__}")
         self._validate_params()
+
+    def fit_from_oof(self, cohort: Any, oof: OutOfFold, branches: Mapping[str, Any],
+                     y: Any = None) -> LateFusionClassifier:
+        """Fit the head on out-of-fold outputs computed already; keep the given refit branches.
+
+        :meth:`fit` is ``cross_fit`` followed by this.  Use it directly to compare
+        heads (or ``cv`` settings) on one set of branch fits: the branches are
+        the expensive part, the heads are cheap.
+
+        Parameters
+        ----------
+        cohort : Cohort
+            The training nodes ``oof`` was computed on.
+        oof : OutOfFold
+            From :func:`~lnfusion.fusion.oof.cross_fit` on ``cohort`` (with
+            embeddings when the head is the MLP head).
+        branches : dict of str to fitted estimator
+            Every branch fitted on all of ``cohort`` (``cross_fit``'s second output).
+        y : array-like, optional
+            Class indices or names; default ``cohort.y``.
+
+        Returns
+        -------
+        self
+        """
+        from lnfusion.data.labels import resolve_target
+
+        self._check_cohort(cohort)
         y_idx, classes = resolve_target(cohort, y)
-        groups = np.asarray(cohort.groups)
-        n_classes = len(classes)
-        branches = self.make_branches(cohort)
         head = make_head(self.head, random_state=self.random_state)
         embed = head.input_kind == "embedding"
-
-        splits = inner_splits(y_idx, groups, self.cv, self.holdout_size, self.random_state)
-        oof, fitted = cross_fit(branches, cohort, y_idx, n_classes, splits, embed=embed,
-                                n_jobs=self.n_jobs, progress=self.progress)
+        names = list(oof.proba)
+        if sorted(names) != sorted(branches):
+            raise DataError(f"fit_from_oof: out-of-fold branches {sorted(names)} differ from the fitted "
+                            f"branches {sorted(branches)}")
+        if embed and oof.embeddings is None:
+            raise DataError(f"fit_from_oof: the {head.kind!r} head needs out-of-fold embeddings; "
+                            "call cross_fit with embed=True")
+        if len(oof.folds) != len(cohort):
+            raise DataError(f"fit_from_oof: out-of-fold outputs cover {len(oof.folds)} nodes; the cohort "
+                            f"has {len(cohort)}")
         rows = np.flatnonzero(oof.folds >= 0)
         Z = oof.embeddings if embed else oof.proba
-        head.fit({b: Z[b][rows] for b in branches}, y_idx[rows], classes=list(classes))
+        head.fit({b: Z[b][rows] for b in names}, y_idx[rows], classes=list(classes))
 
         self.classes_ = np.asarray(classes, dtype=object)
-        self.branch_names_ = list(branches)
-        self.branches_ = fitted
+        self.branch_names_ = names
+        self.branches_ = {b: branches[b] for b in names}
         self.head_ = head
         self.oof_proba_ = oof.proba
         self.oof_embeddings_ = oof.embeddings
         self.oof_folds_ = oof.folds
         self.head_rows_ = rows
-        self.missing_counts_ = {b: int((~available_rows(oof.proba[b][rows])).sum()) for b in branches}
+        self.missing_counts_ = {b: int((~available_rows(oof.proba[b][rows])).sum()) for b in names}
         mask = cohort.modality_mask() if hasattr(cohort, "modality_mask") else None
         self.modality_missing_counts_ = ({} if mask is None else
                                          {str(m): int((~mask[m].to_numpy()).sum()) for m in mask.columns})

@@ -146,7 +146,7 @@ def _checkpoint_dir(model: Any) -> Any:
 
 def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes: int,
               splits: Sequence[tuple[np.ndarray, np.ndarray]], embed: bool = False, n_jobs: int | None = 1,
-              progress: bool = True) -> tuple[OutOfFold, dict[str, Any]]:
+              progress: bool = True, refit: bool = True) -> tuple[OutOfFold, dict[str, Any]]:
     """Out-of-fold outputs of every branch, and every branch refit on all nodes.
 
     For each split and branch a fresh ``clone`` is fitted on the split's
@@ -169,19 +169,27 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
         Parallel tasks (joblib); 1 runs them in order in this process.
     progress : bool
         Show a tqdm progress bar (on stderr).
+    refit : bool, default True
+        Also fit every branch on all of ``cohort``.  False skips these fits
+        (e.g. to get out-of-fold outputs for other ``splits`` when the refit
+        branches already exist); ``splits`` may be empty when ``refit`` is True
+        (refit only).
 
     Returns
     -------
     OutOfFold
     dict of str to fitted estimator
-        Every branch fitted on all of ``cohort``.
+        Every branch fitted on all of ``cohort`` (empty when ``refit`` is False).
     """
     n = len(cohort)
     names = list(branches)
     tasks: list[tuple[str, np.ndarray, np.ndarray | None, str]] = []
     for k, (train, test) in enumerate(splits):
         tasks += [(b, np.asarray(train), np.asarray(test), f"fold{k + 1}") for b in names]
-    tasks += [(b, np.arange(n), None, "all") for b in names]          # refit on everyone
+    if refit:
+        tasks += [(b, np.arange(n), None, "all") for b in names]      # refit on everyone
+    if not tasks:
+        raise DataError("cross_fit: nothing to fit (no splits and refit=False)")
 
     jobs = [(b, branches[b], cohort, y, train, test, n_classes, embed, part)
             for b, train, test, part in tasks]

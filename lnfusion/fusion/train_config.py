@@ -22,7 +22,7 @@ folder)::
       elasto__epochs: 30                   # one branch's parameter, as set_params(elasto__epochs=30)
       tabular: xgboost                     # xgboost | logistic | null
       tabular__xgb_params: {n_estimators: 300}
-      head: stacking                       # stacking | mean | weighted | mlp
+      head: shrunk                         # shrunk (default) | stacking | shrunk_weighted | mean | weighted | mlp
       cv: 5                                # inner K-fold for out-of-fold predictions, or holdout
       random_state: 0
       n_jobs: 1

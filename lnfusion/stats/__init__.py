@@ -14,6 +14,8 @@ Main entry points
     regression with odds ratios and a nomogram table.
 :func:`roc_auc_ci`, :func:`delong_test`, :func:`multiclass_auc`
     AUC with DeLong or bootstrap intervals and DeLong's paired test.
+:func:`corrected_resampled_ttest`
+    Paired comparison of two models over repeated cross-validation folds.
 :func:`infer_types`
     The type of every column of a frame, and the reason for it.
 :func:`adjust_pvalues`
@@ -46,6 +48,7 @@ from .infer import ColumnType, infer_types, infer_variable_types
 from .logistic import LogisticResult, fit_logistic, logistic_regression, univariable_screening
 from .records import HypothesisTestResult
 from .render import RenderError
+from .resampled import CorrectedTTestResult, corrected_resampled_ttest
 from .roc import (
     AucResult,
     DelongTestResult,
@@ -63,6 +66,7 @@ from .table1 import TableOneResult, table_one
 __all__ = [
     "ADJUST_METHODS",
     "AucResult",
+    "CorrectedTTestResult",
     "ColumnType",
     "DelongTestResult",
     "DiagnosticResult",
@@ -79,6 +83,7 @@ __all__ = [
     "chi_square",
     "cluster_bootstrap_indices",
     "cochran_armitage",
+    "corrected_resampled_ttest",
     "delong_test",
     "expected_counts",
     "fisher_exact",

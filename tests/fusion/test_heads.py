@@ -193,3 +193,76 @@ def test_make_head_accepts_names_and_instances():
     assert make_head("mlp", random_state=7).random_state == 7
     with pytest.raises(DataError, match="expected one of"):
         make_head("median")
+
+
+def _binary_branches(n=400, seed=0, good=2.0, other=2.0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    def proba(scale):
+        return softmax(scale * np.eye(2)[y] + rng.normal(0, 1, (n, 2)), axis=1)
+    return {"image": proba(good), "tabular": proba(other)}, y
+
+
+def test_shrunk_head_interpolates_between_stacking_and_equal_weights():
+    from lnfusion.fusion.heads import ShrunkStackingHead
+
+    Z, y = _binary_branches(good=3.0, other=0.7)
+    free = ShrunkStackingHead(shrinkage=0.0).fit(Z, y)
+    stack = StackingHead().fit(Z, y)
+    np.testing.assert_allclose(free.coef_, stack.coef_, rtol=1e-10, atol=1e-12)
+    equal = ShrunkStackingHead(shrinkage=1.0).fit(Z, y)
+    # equal weights: the same coefficient on every branch's log p of a class, none on "missing"
+    fb = np.asarray(equal.feature_branch_)
+    img, tab = equal.coef_[:, fb == "image"], equal.coef_[:, fb == "tabular"]
+    np.testing.assert_allclose(img, tab, atol=1e-12)
+    assert equal.equal_slope_ > 0 and np.all(img[:, -1] == 0)
+    half = ShrunkStackingHead(shrinkage=0.5).fit(Z, y)
+    np.testing.assert_allclose(half.coef_, (free.coef_ + equal.coef_) / 2, atol=1e-10)
+    # the free model trusts the informative branch more than equal weights do
+    assert free.branch_coef_norm()["image"] / free.branch_coef_norm()["tabular"] > 2
+
+
+def test_shrunk_head_chooses_its_shrinkage_by_inner_cv_on_its_training_rows():
+    from lnfusion.fusion.heads import SHRINKAGE_GRID, ShrunkStackingHead
+
+    # one informative branch, one pure-noise branch: equal weights would add the noise
+    rng = np.random.default_rng(3)
+    Z, y = _binary_branches(n=600, good=3.0, other=0.0)
+    Z["tabular"] = softmax(2.0 * rng.normal(0, 1, (600, 2)), axis=1)
+    head = ShrunkStackingHead().fit(Z, y)
+    assert set(head.cv_loss_) == {f"{g:g}" for g in SHRINKAGE_GRID}
+    assert head.shrinkage_ < 1.0 and head.cv_loss_["0"] < head.cv_loss_["1"]
+    # one-standard-error rule: never less shrinkage than the loss minimiser
+    assert head.shrinkage_ >= min(SHRINKAGE_GRID, key=lambda g: head.cv_loss_[f"{g:g}"])
+    # two equally informative branches: equal weights are as good, so they are kept
+    Z2, y2 = _binary_branches(n=600, seed=4, good=1.5, other=1.5)
+    assert ShrunkStackingHead().fit(Z2, y2).shrinkage_ >= 0.5
+    with pytest.raises(DataError, match="shrinkage must be"):
+        ShrunkStackingHead(shrinkage=1.5).fit(Z, y)
+    with pytest.raises(DataError, match="grid"):
+        ShrunkStackingHead(grid=(0.0, 2.0)).fit(Z, y)
+
+
+def test_shrunk_weighted_head_is_the_mean_unless_the_training_rows_earn_other_weights():
+    from lnfusion.fusion.heads import ShrunkWeightedMeanHead
+
+    # equally informative branches: the plain mean (shrinkage 1), exactly
+    Z, y = _binary_branches(n=400, seed=5, good=1.5, other=1.5)
+    head = ShrunkWeightedMeanHead().fit(Z, y)
+    assert head.shrinkage_ == 1.0
+    np.testing.assert_allclose(head.weights_, [0.5, 0.5])
+    np.testing.assert_allclose(head.predict_proba(Z), MeanHead().fit(Z, y).predict_proba(Z))
+    # one informative branch and one noise branch: weights move toward the informative one
+    rng = np.random.default_rng(6)
+    Z, y = _binary_branches(n=600, seed=6, good=3.0, other=0.0)
+    Z["tabular"] = softmax(2.0 * rng.normal(0, 1, (600, 2)), axis=1)
+    head = ShrunkWeightedMeanHead().fit(Z, y)
+    assert head.shrinkage_ < 1.0 and head.weights_[0] > 0.6
+    np.testing.assert_allclose(head.weights_, (1 - head.shrinkage_) * head.fitted_weights_ + head.shrinkage_ / 2)
+    assert head.weights_.min() >= 0 and head.weights_.sum() == pytest.approx(1.0)
+    fixed = ShrunkWeightedMeanHead(shrinkage=0.0).fit(Z, y)
+    np.testing.assert_allclose(fixed.weights_, WeightedMeanHead().fit(Z, y).weights_)
+    assert fixed.cv_loss_ == {}
+    # too few rows of a class for an inner CV: the mean
+    tiny = {b: a[:3] for b, a in Z.items()}
+    assert ShrunkWeightedMeanHead().fit(tiny, np.array([0, 0, 1])).shrinkage_ == 1.0

@@ -33,7 +33,7 @@ def big_split():
 @pytest.fixture(scope="module")
 def plain(big_split):
     """The fused model without a memoriser, fitted once for the leakage comparisons."""
-    return LateFusionClassifier(branches=_branches(), cv=3, progress=False).fit(big_split[0])
+    return LateFusionClassifier(branches=_branches(), head="stacking", cv=3, progress=False).fit(big_split[0])
 
 
 def _branches(**extra):
@@ -112,7 +112,7 @@ def test_memorising_branch_gives_no_advantage_on_held_out_patients(big_split, pl
     on new ones.  Because the head only sees out-of-fold predictions it learns to
     ignore it; a head fitted on in-sample predictions would trust it blindly."""
     train, test = big_split
-    leaky = LateFusionClassifier(branches=_branches(memo=MemoriserBranch()), cv=3,
+    leaky = LateFusionClassifier(branches=_branches(memo=MemoriserBranch()), head="stacking", cv=3,
                                  progress=False).fit(train)
     auc_plain = _macro_auc(test.y, plain.predict_proba(test))
     auc_leaky = _macro_auc(test.y, leaky.predict_proba(test))
@@ -132,8 +132,8 @@ def test_memorising_branch_gives_no_advantage_on_held_out_patients(big_split, pl
 
 def test_nearest_patient_memoriser_gets_next_to_no_weight(big_split, plain):
     train, test = big_split
-    leaky = LateFusionClassifier(branches=_branches(memo=NearestPatientBranch()), cv=3,
-                                 progress=False).fit(train)
+    leaky = LateFusionClassifier(branches=_branches(memo=NearestPatientBranch()), head="stacking",
+                                 cv=3, progress=False).fit(train)
     # perfect on its own training patients, chance on the others
     assert np.mean(leaky.predict_branch_proba(train)["memo"].argmax(axis=1) == train.y) == 1.0
     assert abs(_macro_auc(train.y, leaky.oof_proba_["memo"]) - 0.5) < 0.1
@@ -162,7 +162,7 @@ def test_fused_model_beats_each_branch(big_split, plain):
         assert fused > _macro_auc(test.y[seen], p[seen]) + 0.02, name
 
 
-@pytest.mark.parametrize("head", ["stacking", "mean", "weighted", "mlp"])
+@pytest.mark.parametrize("head", ["stacking", "shrunk", "mean", "weighted", "mlp"])
 def test_missing_modalities_at_fit_and_predict_are_kept(cohort, head):
     from lnfusion.fusion import MLPHead
 
@@ -203,3 +203,30 @@ def test_tabular_option_builds_the_clinical_branch(cohort):
     knn = LateFusionClassifier(modalities=(), tabular=KNeighborsClassifier(5), cv=2,
                                progress=False).fit(cohort)
     assert isinstance(knn.branches_["tabular"].model_, KNeighborsClassifier)
+
+
+def test_fit_from_oof_equals_fit_and_compares_heads_on_one_set_of_branch_fits(cohort):
+    from lnfusion.fusion.oof import cross_fit, inner_splits
+
+    model = LateFusionClassifier(branches=_branches(), head="weighted", cv=3, progress=False).fit(cohort)
+    y = cohort.y
+    splits = inner_splits(y, cohort.groups, 3, 0.25, 0)
+    oof, fitted = cross_fit(model.make_branches(cohort), cohort, y, 3, splits, progress=False)
+    again = LateFusionClassifier(branches=_branches(), head="weighted", cv=3,
+                                 progress=False).fit_from_oof(cohort, oof, fitted)
+    np.testing.assert_array_equal(again.predict_proba(cohort), model.predict_proba(cohort))
+    # another head on the same branch fits: the refit branches are the very same objects
+    mean = LateFusionClassifier(branches=_branches(), head="mean", progress=False).fit_from_oof(cohort, oof, fitted)
+    assert mean.branches_["tabular"] is again.branches_["tabular"]
+    np.testing.assert_allclose(mean.predict_proba(cohort),
+                               np.nanmean(np.stack(list(mean.predict_branch_proba(cohort).values())), axis=0))
+    # other splits, no refit: out-of-fold outputs only
+    oof2, none = cross_fit(model.make_branches(cohort), cohort, y, 3,
+                           inner_splits(y, cohort.groups, "holdout", 0.25, 0), progress=False, refit=False)
+    assert none == {} and (oof2.folds >= 0).sum() < len(cohort)
+    with pytest.raises(DataError, match="differ from the fitted"):
+        LateFusionClassifier(progress=False).fit_from_oof(cohort, oof, {"tabular": fitted["tabular"]})
+    with pytest.raises(DataError, match="needs out-of-fold embeddings"):
+        LateFusionClassifier(head="mlp", progress=False).fit_from_oof(cohort, oof, fitted)
+    with pytest.raises(DataError, match="nothing to fit"):
+        cross_fit(model.make_branches(cohort), cohort, y, 3, [], progress=False, refit=False)

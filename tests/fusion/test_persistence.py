@@ -44,7 +44,7 @@ class _Bomb:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("head", ["stacking", "mean", "weighted", "mlp"])
+@pytest.mark.parametrize("head", ["stacking", "shrunk", "shrunk_weighted", "mean", "weighted", "mlp"])
 def test_round_trip_is_bit_for_bit(tmp_path, cohort, head):
     model = LateFusionClassifier(branches=_tabular_branches(),
                                  head=MLPHead(epochs=30) if head == "mlp" else head,
@@ -75,7 +75,7 @@ def test_saved_folder_layout(tmp_path, fitted):
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".pt", ".pth", ".joblib"))]
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["format_version"] == 1 and config["lnfusion_version"] == __version__
-    assert config["branch_names"] == ["xgb", "logistic"] and config["head_type"] == "stacking"
+    assert config["branch_names"] == ["xgb", "logistic"] and config["head_type"] == "shrunk"
     assert config["classes"] == list(fitted.classes_)
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     markers = {f for f in files if f.rsplit("/", 1)[-1] == OUTPUT_MARKER}   # one per folder written

@@ -26,7 +26,12 @@ PRESET = os.environ.get("LNFUSION_PRESET", "small")
 
 #: The notebooks the project promises (issue 8); each has an example script of the same stem.
 EXPECTED = ("01_quickstart", "02_table_one", "03_pretraining_ablation", "04_late_fusion",
-            "05_explanations", "06_bring_your_own_data")
+            "05_explanations", "06_bring_your_own_data", "07_real_data_case_study")
+
+#: Notebooks / examples that read the real data in ../shared/data: skipped when it is absent.
+SHARED_DATA = ROOT.parent / "shared" / "data"
+NEEDS_SHARED_DATA = {"07_real_data_case_study": "breast_lesions_usg",
+                     "breast_lesions_table_one": "breast_lesions_usg"}
 
 #: Budget of one notebook or example on the small preset (issue 8: under 3 minutes on 2 cores),
 #: checked on CPU time so that other processes on a busy machine cannot fail it: on an idle
@@ -37,6 +42,19 @@ TIMEOUT_S = 900
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXAMPLES = sorted(p for p in EXAMPLE_DIR.glob("*.py") if not p.name.startswith("_"))
+
+
+def _params(paths):
+    """One pytest param per file; those needing ../shared/data are marked and skip without it."""
+    out = []
+    for p in paths:
+        marks = []
+        if p.stem in NEEDS_SHARED_DATA:
+            missing = not (SHARED_DATA / NEEDS_SHARED_DATA[p.stem]).is_dir()
+            marks = [pytest.mark.needs_shared_data,
+                     pytest.mark.skipif(missing, reason=f"{SHARED_DATA / NEEDS_SHARED_DATA[p.stem]} absent")]
+        out.append(pytest.param(p, id=p.stem, marks=marks))
+    return out
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -90,7 +108,8 @@ def kernel_name(tmp_path_factory) -> str:
 
 def test_every_promised_notebook_and_example_exists():
     assert sorted(p.stem for p in NOTEBOOKS) == sorted(EXPECTED)
-    assert sorted(p.stem for p in EXAMPLES) == sorted(EXPECTED)
+    numbered = sorted(p.stem for p in EXAMPLES if p.stem[:2].isdigit())
+    assert numbered == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -110,7 +129,7 @@ def test_notebook_is_committed_clean_with_a_preset_parameter(path: Path):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _params(NOTEBOOKS))
 def test_notebook_runs(path: Path, kernel_name: str, tmp_path: Path):
     import nbformat
     from nbclient import NotebookClient
@@ -133,7 +152,7 @@ def test_notebook_runs(path: Path, kernel_name: str, tmp_path: Path):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _params(EXAMPLES))
 def test_example_runs(path: Path, tmp_path: Path):
     import resource
 
@@ -149,3 +168,11 @@ def test_example_runs(path: Path, tmp_path: Path):
     assert proc.stdout.strip(), f"{path.name} printed nothing"
     assert any((tmp_path / "out").iterdir()), f"{path.name} wrote nothing under --out"
     _check_budget(path.name, time.perf_counter() - start, cpu)
+
+
+def test_real_data_example_says_so_and_exits_0_without_the_data(tmp_path: Path):
+    proc = subprocess.run([sys.executable, str(EXAMPLE_DIR / "07_real_data_case_study.py"), "--data",
+                           str(tmp_path / "absent"), "--out", str(tmp_path / "out")], cwd=tmp_path,
+                          env=_run_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "BrEaST-Lesions_USG not found" in proc.stdout and "nothing to do" in proc.stdout
