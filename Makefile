@@ -30,7 +30,7 @@ demo: $(VENV)/.installed
 	@echo "Demo outputs are in $(abspath $(OUT))/ (open report.html in a browser)."
 
 # The whole suite (what CI runs).  Quick loop without the end-to-end runs (notebooks,
-# examples, README/docs code, lnfusion demo, docs site):  make test PYTEST_ARGS='-m "not e2e"'
+# examples, docs code, lnfusion demo, docs site):  make test PYTEST_ARGS='-m "not e2e"'
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -11,14 +11,9 @@ from pathlib import Path
 
 from _common import parse_args
 
-from lnfusion.data import split_patients
+from lnfusion.data import file_sha256, split_patients
 from lnfusion.datasets import make_demo_cohort
-from lnfusion.models.pretraining import (
-    compare_pretraining,
-    file_sha256,
-    pretrain,
-    read_pretrain_hashes,
-)
+from lnfusion.models import compare_pretraining, pretrain, read_pretrain_hashes
 
 args = parse_args(__doc__.splitlines()[0], extra={
     "--pretrain-data": dict(type=Path, default=None,

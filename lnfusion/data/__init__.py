@@ -24,7 +24,7 @@ from lnfusion.data.layouts import (
     read_medmnist_npz,
 )
 from lnfusion.data.masks import add_mask_measurements, roi_from_mask, shape_measurements
-from lnfusion.data.pretrain_data import PretrainData, load_pretrain_data
+from lnfusion.data.pretrain_data import PretrainData, file_sha256, load_pretrain_data
 from lnfusion.data.schema import (
     DEFAULT_CLASSES,
     DEFAULT_MODALITIES,
@@ -60,6 +60,7 @@ __all__ = [
     "ValidationReport",
     "add_mask_measurements",
     "build_transform",
+    "file_sha256",
     "image_size",
     "leave_one_site_out",
     "load_breast_lesions",

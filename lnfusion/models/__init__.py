@@ -13,6 +13,7 @@ __all__ = [
     "create_encoder",
     "pretrain",
     "compare_pretraining",
+    "read_pretrain_hashes",
     "TrainConfig",
     "TrainingInterrupted",
 ]
@@ -24,6 +25,7 @@ _LAZY = {
     "create_encoder": "lnfusion.models.encoders",
     "pretrain": "lnfusion.models.pretraining",
     "compare_pretraining": "lnfusion.models.pretraining",
+    "read_pretrain_hashes": "lnfusion.models.pretraining",
     "TrainConfig": "lnfusion.models.training",
     "TrainingInterrupted": "lnfusion.models.training",
 }
