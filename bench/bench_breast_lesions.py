@@ -336,7 +336,11 @@ def explain_fold(ctx, args, default: tuple[str, str], seed: int, out: Path) -> N
 
 # ---------------------------------------------------------------------------------- main
 def settings_hash(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    """Key of the fold cache: every setting that changes a fold's result.  Not the number of
+    repeats: repeat r's folds are seeded by r alone, so ``--repeats 5`` after a run with
+    ``--repeats 1`` reuses its five folds and fits the twenty new ones."""
+    key = {k: v for k, v in settings.items() if k != "repeats"}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     fold_dir = args.out / f"folds_{settings_hash(settings)}"
     fold_dir.mkdir(exist_ok=True)
-    (fold_dir / "settings.json").write_text(json.dumps(settings, indent=1))
+    (fold_dir / "settings.json").write_text(
+        json.dumps({k: v for k, v in settings.items() if k != "repeats"}, indent=1))
 
     rows, sizes = [], []
     for r, f, train, test in outer_splits(cohort, args.folds, args.repeats):
