@@ -57,7 +57,7 @@ POSITIVE = "malignant"
 HEADS = ("stacking", "shrunk", "shrunk_weighted", "mean", "weighted", "mlp")
 
 #: The two settings.  "full": the documented case study (5 folds x 1 repeat, ~55 min on a shared
-#: 2-core CPU; ``--repeats 5`` gives the 5 x 5 design, ~4.5 h); "small": a smoke run (~1-2 min).
+#: 2-core CPU; ``--repeats 5`` gives the 5 x 5 design: ~4.5 h at one thread on a loaded machine, about an hour at two threads); "small": a smoke run (~1-2 min).
 SETTINGS = {
     "full": dict(folds=5, repeats=1, n_patients=None, image_size=64, backbone="resnet18", epochs=15,
                  patience=4, pretrain_epochs=15, pretrain_images=None, inner_cvs=("5", "holdout")),
