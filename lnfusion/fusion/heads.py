@@ -516,8 +516,6 @@ class StackingHead(FusionHead):
 
     def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> StackingHead:
         """Fit the multinomial logistic regression on the design matrix of ``Z``."""
-        from sklearn.linear_model import LogisticRegression
-
         Z, y = self._stack_fit_inputs(Z, y, classes)
         k = self.n_classes_
         absent = [self.classes_[c] for c in range(k) if not np.any(y == c)]
@@ -536,6 +534,17 @@ class StackingHead(FusionHead):
         self.feature_names_ = names
         self.feature_branch_ = branch_of
         X = self._design(Z)
+        self.coef_, self.intercept_, self.design_mean_, self.n_iter_ = self._fit_free(X, y)
+        return self
+
+    def _fit_free(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """L2 multinomial logistic regression on the standardised design matrix.
+
+        Returns the coefficients and intercepts on the raw design scale, the
+        column means and the solver's iterations.
+        """
+        from sklearn.linear_model import LogisticRegression
+
         mean = X.mean(axis=0)
         std = X.std(axis=0)
         std = np.where(std > 1e-12, std, 1.0)
@@ -547,11 +556,8 @@ class StackingHead(FusionHead):
             icpt_s = np.array([-icpt_s[0] / 2, icpt_s[0] / 2])
         # C order, like the arrays load gives back: BLAS may round differently for
         # another memory layout, and predictions must match bit for bit after loading.
-        self.coef_ = np.ascontiguousarray(coef_s / std[None, :])
-        self.intercept_ = np.ascontiguousarray(icpt_s - self.coef_ @ mean)
-        self.design_mean_ = mean
-        self.n_iter_ = int(np.max(lr.n_iter_))
-        return self
+        coef = np.ascontiguousarray(coef_s / std[None, :])
+        return coef, np.ascontiguousarray(icpt_s - coef @ mean), mean, int(np.max(lr.n_iter_))
 
     def decision_function(self, Z: Mapping[str, Any]) -> np.ndarray:
         """Class scores (logits) ``design_matrix(Z) @ coef_.T + intercept_``."""
@@ -675,21 +681,6 @@ class ShrunkStackingHead(StackingHead):
         a = np.concatenate([[0.0], res.x[1:]])
         return s * E, a - a.mean(), s
 
-    def _fit_free(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from sklearn.linear_model import LogisticRegression
-
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        std = np.where(std > 1e-12, std, 1.0)
-        lr = LogisticRegression(C=self.C, max_iter=self.max_iter)
-        lr.fit((X - mean) / std, y)
-        coef_s, icpt_s = lr.coef_, lr.intercept_
-        if coef_s.shape[0] == 1:
-            coef_s = np.vstack([-coef_s[0] / 2, coef_s[0] / 2])
-            icpt_s = np.array([-icpt_s[0] / 2, icpt_s[0] / 2])
-        coef = coef_s / std[None, :]
-        return coef, icpt_s - coef @ mean
-
     def fit(self, Z: Mapping[str, Any], y: Any, classes: Sequence | None = None) -> ShrunkStackingHead:
         """Fit the free and the equal-weights models and mix them (see the class docstring)."""
         super().fit(Z, y, classes)                           # checks, design columns, free model
@@ -697,7 +688,7 @@ class ShrunkStackingHead(StackingHead):
         X = self._design({b: np.asarray(Z[b], dtype=np.float64) for b in self.branch_names_})
 
         def fit_both(tr: np.ndarray):
-            return self._fit_free(X[tr], y[tr]), self._fit_equal(X[tr], y[tr])[:2]
+            return self._fit_free(X[tr], y[tr])[:2], self._fit_equal(X[tr], y[tr])[:2]
 
         def loss(state, g: float, te: np.ndarray) -> float:
             (cf, bf), (ce, be) = state
