@@ -255,6 +255,22 @@ def _pairs(k: int) -> list[tuple[int, int]]:
 
 
 # ----------------------------------------------------------------------------- main
+def _pairwise(var: str, by_class: list[np.ndarray], pairs: list[tuple[int, int]],
+              class_names: Sequence[str], pair_results: list, smd_rows: list,
+              test: Any) -> None:
+    """Append the post-hoc test (``test(sub, a, b)``) and the SMD of every pair of classes
+    of a numeric (ordinal or continuous) variable; a pair with an empty class is not tested."""
+    for a, b in pairs:
+        sub = [by_class[a], by_class[b]]
+        if sub[0].size == 0 or sub[1].size == 0:
+            pres = not_testable("a class has no observations")
+        else:
+            pres = test(sub, a, b)
+        pair_results.append((a, b, pres))
+        smd_rows.append({"variable": var, "group_a": class_names[a], "group_b": class_names[b],
+                         "smd": smd_continuous(by_class[a], by_class[b])})
+
+
 def table_one(
     df: pd.DataFrame,
     by: str,
@@ -535,17 +551,9 @@ def table_one(
                     pair_override = "mann_whitney"
                 elif override == "jonckheere":
                     pair_override = "trend"
-                for a, b in pairs:
-                    sub = [by_class[a], by_class[b]]
-                    if sub[0].size == 0 or sub[1].size == 0:
-                        pres = not_testable("a class has no observations")
-                    else:
-                        pres = select_ordinal_test(sub, counts[:, [a, b]], scores, settings,
-                                                   pair_override)
-                    pair_results.append((a, b, pres))
-                    smd_rows.append({"variable": var, "group_a": class_names[a],
-                                     "group_b": class_names[b],
-                                     "smd": smd_continuous(by_class[a], by_class[b])})
+                _pairwise(var, by_class, pairs, class_names, pair_results, smd_rows,
+                          lambda sub, a, b, n=counts, sc=scores, o=pair_override:
+                          select_ordinal_test(sub, n[:, [a, b]], sc, settings, o))
         else:  # continuous
             vals = numeric_cells(s)[0]
             ok = ~np.isnan(vals)
@@ -567,16 +575,8 @@ def table_one(
                     pair_override = "parametric"
             else:
                 pair_override = "mann_whitney"
-            for a, b in pairs:
-                sub = [by_class[a], by_class[b]]
-                if sub[0].size == 0 or sub[1].size == 0:
-                    pres = not_testable("a class has no observations")
-                else:
-                    pres = select_continuous_test(sub, settings, pair_override)[0]
-                pair_results.append((a, b, pres))
-                smd_rows.append({"variable": var, "group_a": class_names[a],
-                                 "group_b": class_names[b],
-                                 "smd": smd_continuous(by_class[a], by_class[b])})
+            _pairwise(var, by_class, pairs, class_names, pair_results, smd_rows,
+                      lambda sub, a, b, o=pair_override: select_continuous_test(sub, settings, o)[0])
 
         if k > 2 and posthoc_method is not None:
             padj = adjust_pvalues([r.pval for _, _, r in pair_results], posthoc_method)
