@@ -43,6 +43,7 @@ __all__ = [
     "StatsError",
     "SeparationError",
     "SingularDesignError",
+    "FitTaskError",
     "NotAvailableError",
     "check_fitted",
 ]
@@ -218,6 +219,10 @@ class SeparationError(StatsError):
 
 class SingularDesignError(StatsError):
     """A design matrix is singular (collinear or constant columns)."""
+
+
+class FitTaskError(LnfusionError, RuntimeError):
+    """A fit of a fit plan failed for good on a distributed executor (names the branch and fold)."""
 
 
 class NotAvailableError(LnfusionError, NotImplementedError):

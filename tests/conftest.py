@@ -1,11 +1,14 @@
 """Project-wide test settings: offline, headless, small thread pools."""
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TIMM_FUSED_ATTN", "0")
+# an image cache asked for with cache_dir="auto" goes to a throw-away folder, never the user's home
+os.environ["LNFUSION_CACHE_DIR"] = tempfile.mkdtemp(prefix="lnfusion-test-cache-")
 
 import matplotlib  # noqa: E402
 import pytest  # noqa: E402

@@ -14,6 +14,7 @@ from lnfusion.data.cohort import (
     ValidationReport,
     validate_manifest,
 )
+from lnfusion.data.image_cache import CachedImages, ImageCache, default_cache_dir
 from lnfusion.data.imageio import ImageSize, image_size, read_image
 from lnfusion.data.layouts import (
     UnpairedReport,
@@ -44,10 +45,12 @@ __all__ = [
     "DEFAULT_CLASSES",
     "DEFAULT_MODALITIES",
     "AugmentConfig",
+    "CachedImages",
     "Cohort",
     "CohortSchema",
     "CohortSummary",
     "Descriptor",
+    "ImageCache",
     "ImageDataset",
     "ImageSize",
     "ImageTransform",
@@ -60,6 +63,7 @@ __all__ = [
     "ValidationReport",
     "add_mask_measurements",
     "build_transform",
+    "default_cache_dir",
     "file_sha256",
     "image_size",
     "leave_one_site_out",

@@ -283,6 +283,14 @@ def _clone(estimator: Any) -> Any:
                           "only stores its parameters (get_params/set_params)") from exc
 
 
+def _set_executor(model: Any, executor: Any) -> None:
+    """Give the fold's model the ``executor`` of its branch fits; refuse a model without one."""
+    if "executor" not in model.get_params(deep=False):
+        raise ConfigError(f"executor={executor!r}: {type(model).__name__} has no executor parameter "
+                          "(only LateFusionClassifier runs a plan of branch fits)")
+    model.set_params(executor=executor)
+
+
 def _check_disjoint(groups: np.ndarray, train: np.ndarray, test: np.ndarray, label: str) -> None:
     shared = np.intersect1d(np.asarray(groups[train]).astype(str), np.asarray(groups[test]).astype(str))
     if shared.size:
@@ -293,7 +301,7 @@ def _check_disjoint(groups: np.ndarray, train: np.ndarray, test: np.ndarray, lab
 
 
 def _run_splits(estimator: Any, cohort: Any, splits: Iterable[tuple[str, np.ndarray, np.ndarray]],
-                split_name: str, model_name: str, progress: bool
+                split_name: str, model_name: str, progress: bool, executor: Any = None
                 ) -> tuple[list[tuple[str, np.ndarray, dict[str, np.ndarray]]], dict[str, np.ndarray]]:
     """Fit a clone per split; return per-split predictions and the pooled out-of-split matrix."""
     n, k = len(cohort), len(cohort.classes)
@@ -311,6 +319,8 @@ def _run_splits(estimator: Any, cohort: Any, splits: Iterable[tuple[str, np.ndar
         train, test = np.asarray(train, dtype=int), np.asarray(test, dtype=int)
         _check_disjoint(groups, train, test, f"{split_name} {label}")
         model = _clone(estimator)
+        if executor is not None:
+            _set_executor(model, executor)
         model.fit(cohort.subset(train))
         probas = collect_predictions(model, cohort.subset(test), model_name)
         for name, p in probas.items():
@@ -378,6 +388,7 @@ def cross_validate(
     auc_method: str = "delong",
     model_name: str = "model",
     progress: bool = False,
+    executor: Any = None,
 ) -> CrossValidationResult:
     """Patient-grouped, class-stratified cross-validation of an estimator.
 
@@ -403,6 +414,10 @@ def cross_validate(
     model_name : str, default "model"
     progress : bool, default False
         Show a progress bar over folds.
+    executor : str or dict, optional
+        Where each fold's (site's) branch fits run: sets the ``executor``
+        parameter of every clone (:class:`~lnfusion.fusion.LateFusionClassifier`;
+        see :mod:`lnfusion.fusion.executors`).  Default: the estimator's own.
 
     Returns
     -------
@@ -422,7 +437,7 @@ def cross_validate(
              enumerate(splitter.split(np.zeros((len(cohort), 1)), y, groups))]
     if len(folds) < 2:
         raise ConfigError(f"cv: expected at least 2 folds, got {len(folds)}")
-    runs, pooled = _run_splits(estimator, cohort, folds, "fold", model_name, progress)
+    runs, pooled = _run_splits(estimator, cohort, folds, "fold", model_name, progress, executor)
     eval_kw = dict(alpha=alpha, n_bins=n_bins, threshold=threshold, n_boot=n_boot,
                    random_state=random_state, auc_method=auc_method)
     return _evaluate_runs(CrossValidationResult, estimator, cohort, runs, pooled,
@@ -443,6 +458,7 @@ def validate_by_site(
     auc_method: str = "delong",
     model_name: str = "model",
     progress: bool = False,
+    executor: Any = None,
 ) -> SiteValidationResult:
     """External validation by site: train on the other sites, test on each site in turn.
 
@@ -461,6 +477,10 @@ def validate_by_site(
     model_name : str, default "model"
     progress : bool, default False
         Show a progress bar over sites.
+    executor : str or dict, optional
+        Where each fold's (site's) branch fits run: sets the ``executor``
+        parameter of every clone (:class:`~lnfusion.fusion.LateFusionClassifier`;
+        see :mod:`lnfusion.fusion.executors`).  Default: the estimator's own.
 
     Returns
     -------
@@ -478,7 +498,7 @@ def validate_by_site(
         raise DataError("validate_by_site: the cohort has no site column (schema 'site'); "
                         "expected a site per node")
     splits = list(leave_one_site_out(np.asarray(sites), np.asarray(cohort.groups)))
-    runs, pooled = _run_splits(estimator, cohort, splits, "site", model_name, progress)
+    runs, pooled = _run_splits(estimator, cohort, splits, "site", model_name, progress, executor)
     eval_kw = dict(alpha=alpha, n_bins=n_bins, threshold=threshold, n_boot=n_boot,
                    random_state=random_state, auc_method=auc_method)
     return _evaluate_runs(SiteValidationResult, estimator, cohort, runs, pooled,

@@ -136,7 +136,8 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
         raise DataError(f"indices must lie in [0, {len(cohort)}); got min {rows.min()}, max {rows.max()}")
     classes_of_row = dict(zip(rows.tolist(), _targets(branch, cohort, rows, target).tolist()))
     sub = cohort.subset(rows)
-    decoded = decode_images(sub, modality, branch.image_size, in_chans=branch.in_chans_)
+    decoded = decode_images(sub, modality, branch.image_size, in_chans=branch.in_chans_,
+                            cache_dir=getattr(branch, "cache_dir", None))
     paths, rois = sub.images(modality), sub.rois(modality)
     model = branch.model_
     layer, reshape = cam_target_layer(model)

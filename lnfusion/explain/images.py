@@ -114,6 +114,7 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
     sub = cohort.subset(rows)
     zeros = np.zeros(len(cohort), np.int64)
     decoded = decode_images(sub, modality, branch.image_size, in_chans=branch.in_chans_,
+                            cache_dir=getattr(branch, "cache_dir", None),
                             labels=zeros[:len(sub)])
     if len(decoded.images) == 0:
         return []
@@ -121,6 +122,7 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
     rng = np.random.default_rng(random_state)
     bg_nodes = np.sort(rng.choice(have, size=min(n_background, have.size), replace=False))
     background = decode_images(cohort, modality, branch.image_size, in_chans=branch.in_chans_,
+                               cache_dir=getattr(branch, "cache_dir", None),
                                positions=bg_nodes, labels=zeros).images[:n_background]
 
     model = branch.model_

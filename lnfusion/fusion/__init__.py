@@ -1,4 +1,4 @@
-"""Late fusion: :class:`LateFusionClassifier`, its heads, out-of-fold stacking, persistence.
+"""Late fusion: :class:`LateFusionClassifier`, its heads, out-of-fold stacking, executors, persistence.
 
 Names load on first use (PEP 562), so ``import lnfusion.fusion`` stays light.
 """
@@ -18,6 +18,8 @@ __all__ = [
     "OutOfFold",
     "inner_splits",
     "cross_fit",
+    "ExecutorSpec",
+    "run_tasks",
     "save_model",
     "load_model",
     "verify_model_dir",
@@ -38,6 +40,8 @@ _LAZY = {
     "OutOfFold": "lnfusion.fusion.oof",
     "inner_splits": "lnfusion.fusion.oof",
     "cross_fit": "lnfusion.fusion.oof",
+    "ExecutorSpec": "lnfusion.fusion.executors",
+    "run_tasks": "lnfusion.fusion.executors",
     "save_model": "lnfusion.fusion.persistence",
     "load_model": "lnfusion.fusion.late",
     "verify_model_dir": "lnfusion.fusion.persistence",

@@ -69,7 +69,14 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, default 0
         Seed of the inner splits, the branches and the head.
     n_jobs : int, default 1
-        Parallel branch fits (joblib).
+        Parallel branch fits of the ``"processes"`` executor (joblib).
+    executor : {"sequential", "processes", "ray"}, dict or None, default None
+        Where the K x M + M branch fits run (see
+        :mod:`lnfusion.fusion.executors` and ``docs/scaling.md``): in order in
+        this process, in local processes, or one Ray task per fit (a dict sets
+        the Ray cluster ``address``, ``num_cpus`` / ``num_gpus`` per fit,
+        ``max_retries``).  None: ``"sequential"``, or ``"processes"`` when
+        ``n_jobs`` is not 1.  The fitted model does not depend on it.
     progress : bool, default True
         Show progress bars.
 
@@ -137,6 +144,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                  holdout_size: float = 0.25,
                  random_state: int | None = 0,
                  n_jobs: int | None = 1,
+                 executor: str | Mapping[str, Any] | None = None,
                  progress: bool = True):
         self.modalities = modalities
         self.backbone = backbone
@@ -148,6 +156,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.holdout_size = holdout_size
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.executor = executor
         self.progress = progress
 
     # -- parameters -----------------------------------------------------------------------
@@ -344,6 +353,13 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         nj = self.n_jobs
         if nj is not None and (isinstance(nj, bool) or not isinstance(nj, (int, np.integer)) or nj == 0):
             raise ParameterError("n_jobs", nj, "None, a positive integer or -1 (all cores)", owner)
+        from lnfusion.fusion.executors import resolve_executor
+
+        try:
+            resolve_executor(self.executor, nj)
+        except ParameterError as exc:
+            expected = exc.expected if exc.param == "executor" else f"{exc.param[9:]} {exc.expected}"
+            raise ParameterError("executor", self.executor, expected, owner) from None
         if not isinstance(self.progress, (bool, np.bool_)):
             raise ParameterError("progress", self.progress, "True or False", owner)
         for name, est in self.named_branches():
@@ -401,7 +417,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         embed = make_head(self.head).input_kind == "embedding"
         splits = inner_splits(y_idx, np.asarray(cohort.groups), self.cv, self.holdout_size, self.random_state)
         oof, fitted = cross_fit(branches, cohort, y_idx, len(classes), splits, embed=embed,
-                                n_jobs=self.n_jobs, progress=self.progress)
+                                n_jobs=self.n_jobs, progress=self.progress, executor=self.executor)
         return self.fit_from_oof(cohort, oof, fitted, y)
 
     def _check_cohort(self, cohort: Any) -> None:

@@ -6,7 +6,8 @@ memorises its training patients looks perfect and the head trusts it blindly.
 :func:`inner_splits` makes patient-grouped, class-stratified splits inside the
 training cohort, and :func:`cross_fit` fits a fresh clone of every branch on
 each split's training patients, predicts the held-out patients, and refits
-every branch on all training patients for inference, in one task pool.
+every branch on all training patients for inference, in one task pool run by
+an executor (:mod:`lnfusion.fusion.executors`: in order, local processes or Ray).
 
 A branch with a ``checkpoint_dir`` parameter (the image branch) checkpoints
 each of its fits in a folder of its own, ``<checkpoint_dir>/<branch>/fold<k>``
@@ -123,7 +124,7 @@ def branch_outputs(name: str, branch: Any, cohort: Any, n_classes: int,
     return proba, emb
 
 
-def _fit_task(name: str, branch: Any, cohort: Any, y: np.ndarray, train: np.ndarray,
+def _fit_task(cohort: Any, y: np.ndarray, name: str, branch: Any, train: np.ndarray,
               test: np.ndarray | None, n_classes: int, embed: bool, part: str = "all"):
     model = clone(branch)
     shared = _checkpoint_dir(model)
@@ -138,6 +139,12 @@ def _fit_task(name: str, branch: Any, cohort: Any, y: np.ndarray, train: np.ndar
     return None, proba, emb
 
 
+def _uses_gpu(model: Any) -> bool:
+    """Whether a branch may train on a GPU (it has a ``device`` parameter: the image branch)."""
+    get_params = getattr(model, "get_params", None)
+    return get_params is not None and "device" in get_params(deep=False)
+
+
 def _checkpoint_dir(model: Any) -> Any:
     """The estimator's ``checkpoint_dir`` parameter, None when it has none or it is unset."""
     get_params = getattr(model, "get_params", None)
@@ -146,7 +153,7 @@ def _checkpoint_dir(model: Any) -> Any:
 
 def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes: int,
               splits: Sequence[tuple[np.ndarray, np.ndarray]], embed: bool = False, n_jobs: int | None = 1,
-              progress: bool = True, refit: bool = True) -> tuple[OutOfFold, dict[str, Any]]:
+              progress: bool = True, refit: bool = True, executor: Any = None) -> tuple[OutOfFold, dict[str, Any]]:
     """Out-of-fold outputs of every branch, and every branch refit on all nodes.
 
     For each split and branch a fresh ``clone`` is fitted on the split's
@@ -166,7 +173,8 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     embed : bool
         Also collect out-of-fold embeddings (for the MLP head).
     n_jobs : int or None
-        Parallel tasks (joblib); 1 runs them in order in this process.
+        Parallel tasks of the ``"processes"`` executor (joblib); with the
+        default executor, 1 runs them in order in this process.
     progress : bool
         Show a tqdm progress bar (on stderr).
     refit : bool, default True
@@ -174,6 +182,11 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
         (e.g. to get out-of-fold outputs for other ``splits`` when the refit
         branches already exist); ``splits`` may be empty when ``refit`` is True
         (refit only).
+    executor : str, dict or ExecutorSpec, optional
+        Where the fits run: ``"sequential"``, ``"processes"`` or ``"ray"``
+        (see :mod:`lnfusion.fusion.executors`); default from ``n_jobs``.  Every
+        executor gives the same outputs (bit for bit on CPU at the same number
+        of threads).
 
     Returns
     -------
@@ -191,18 +204,14 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     if not tasks:
         raise DataError("cross_fit: nothing to fit (no splits and refit=False)")
 
-    jobs = [(b, branches[b], cohort, y, train, test, n_classes, embed, part)
-            for b, train, test, part in tasks]
-    if n_jobs in (None, 1) or len(jobs) == 1:
-        from tqdm.auto import tqdm
+    from lnfusion.fusion.executors import run_tasks
 
-        results = [_fit_task(*job) for job in tqdm(jobs, desc="fitting branches", unit="fit",
-                                                  disable=not progress, leave=False)]
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
-            delayed(_fit_task)(*job) for job in jobs)
+    jobs = [(b, branches[b], train, test, n_classes, embed, part) for b, train, test, part in tasks]
+    labels = [f"branch {b!r}, " + ("refit on all nodes" if part == "all" else f"inner {part}")
+              for b, _, _, part in tasks]
+    results = run_tasks(_fit_task, jobs, labels, shared=(cohort, y), executor=executor,
+                        n_jobs=n_jobs, uses_gpu=[_uses_gpu(branches[b]) for b, *_ in tasks],
+                        progress=progress)
 
     folds = np.full(n, -1, dtype=np.int64)
     for f, (_, test) in enumerate(splits):

@@ -26,6 +26,7 @@ folder)::
       cv: 5                                # inner K-fold for out-of-fold predictions, or holdout
       random_state: 0
       n_jobs: 1
+      executor: sequential                 # sequential | processes | ray | {kind: ray, address: auto, num_gpus: 1}
 
 ``model`` is passed to ``LateFusionClassifier().set_params(**model)`` and checked
 by the estimator's own validation before any data are read; an error names the
@@ -51,7 +52,7 @@ from lnfusion.exceptions import ConfigError, ParameterError
 __all__ = ["FusionTrainConfig", "DataSettings", "load_train_config", "LEGACY_KEYS"]
 
 #: Parameters holding a file or folder: resolved against the YAML file's folder.
-PATH_PARAMS = ("pretrained", "checkpoint_dir")
+PATH_PARAMS = ("pretrained", "checkpoint_dir", "cache_dir")
 
 #: Keys of the earlier flat layout and where each lives now.
 LEGACY_KEYS: dict[str, str] = {

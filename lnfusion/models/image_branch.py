@@ -48,7 +48,8 @@ MODEL_FORMAT_VERSION = 1
 
 def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: int,
                   positions: Sequence[int] | None = None, labels: np.ndarray | None = None,
-                  num_workers: int = 0, progress: bool = False) -> ImageSet:
+                  num_workers: int = 0, progress: bool = False,
+                  cache_dir: str | os.PathLike | None = None) -> ImageSet:
     """Decode the images of ``modality`` at the network's input size, as ``uint8``.
 
     ROI crop, aspect-preserving resize and black padding are those of
@@ -73,6 +74,12 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
         DataLoader worker processes for decoding.
     progress : bool
         Show a progress bar.
+    cache_dir : path-like or "auto", optional
+        Read the images from the on-disk image cache in this folder (``"auto"``:
+        :func:`~lnfusion.data.default_cache_dir`), decoding and storing those not
+        in it yet; the result's ``images`` is then a
+        :class:`~lnfusion.data.CachedImages` read a batch at a time.  Default:
+        decode into memory.
 
     Returns
     -------
@@ -85,8 +92,14 @@ def decode_images(cohort: Cohort, modality: str, image_size: int, *, in_chans: i
 
     paths, rois, nodes = modality_images(cohort, modality, positions)
     colour = cohort.schema.modalities[modality].colour
-    out = decode_uint8(paths, rois, image_size=image_size, colour=colour, in_chans=in_chans,
-                       num_workers=num_workers, progress=progress, desc=f"decode {modality}")
+    settings = dict(image_size=image_size, colour=colour, in_chans=in_chans,
+                    num_workers=num_workers, progress=progress, desc=f"decode {modality}")
+    if cache_dir is None:
+        out = decode_uint8(paths, rois, **settings)
+    else:
+        from lnfusion.data.image_cache import ImageCache
+
+        out = ImageCache(None if cache_dir == "auto" else cache_dir).images(paths, rois, **settings)
     if labels is not None:
         y = np.asarray(labels)[nodes]
     elif cohort.is_labelled:
@@ -152,6 +165,18 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         Average the logits of the image and its left-right mirror at prediction.
     drop_rate : float, default 0.0
         Dropout before the classifier.
+    cache_dir : path-like or "auto", optional
+        Keep the decoded images in the on-disk image cache there
+        (:class:`~lnfusion.data.ImageCache`; ``"auto"``: ``$LNFUSION_CACHE_DIR``
+        or the user's cache folder) and train from it a batch at a time, so
+        memory does not grow with the cohort; every fold, refit, prediction and
+        worker reuses the entries.  Default: decode into memory for each fit.
+    distributed : bool, default False
+        Train with ``torch.distributed`` (DistributedDataParallel) when the
+        process was started by ``torchrun`` (``WORLD_SIZE`` > 1): each process
+        takes an equal share of every batch of ``batch_size`` images and the
+        gradients are averaged, so the run matches one process with the same
+        batch (see ``docs/scaling.md``).  Ignored in a single process.
 
     Attributes
     ----------
@@ -183,7 +208,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
                  augment: Any = True, device: str = "auto", precision: str = "auto",
                  channels_last: bool = True, num_workers: int = 0, random_state: int = 0,
                  progress: bool = True, checkpoint_dir: str | os.PathLike | None = None,
-                 resume: bool = False, tta: bool = False, drop_rate: float = 0.0):
+                 resume: bool = False, tta: bool = False, drop_rate: float = 0.0,
+                 cache_dir: str | os.PathLike | None = None, distributed: bool = False):
         self.modality = modality
         self.backbone = backbone
         self.image_size = image_size
@@ -208,6 +234,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         self.resume = resume
         self.tta = tta
         self.drop_rate = drop_rate
+        self.cache_dir = cache_dir
+        self.distributed = distributed
 
     # ------------------------------------------------------------------ helpers
     def _augment_config(self):
@@ -253,7 +281,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             if not isinstance(value, str) or not value:
                 fail(name, "a non-empty string")
         self._check_backbone_known()
-        for name in ("channels_last", "progress", "resume", "tta"):
+        for name in ("channels_last", "progress", "resume", "tta", "distributed"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 fail(name, "True or False")
         for name in ("weight_decay", "warmup_epochs"):
@@ -265,6 +293,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             fail("random_state", "an integer")
         if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
             fail("checkpoint_dir", "None or a folder path")
+        if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
+            fail("cache_dir", "None, 'auto' or a folder path")
         if not isinstance(self.pretrained, (type(None), bool, str, os.PathLike)):
             fail("pretrained", "None, False, True (timm's weights) or a path")
         if isinstance(self.image_size, bool) or not isinstance(self.image_size, (int, np.integer)) \
@@ -394,7 +424,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         model = self._build_model(len(classes), in_chans, self.pretrained)
         data_config = resolve_data_config(model, self.image_size)
         decode = dict(in_chans=in_chans, labels=y_all, num_workers=self.num_workers,
-                      progress=self.progress)
+                      progress=self.progress, cache_dir=self.cache_dir)
         train = decode_images(cohort, self.modality, self.image_size, positions=train_pos, **decode)
         val: ImageSet | None = None
         if len(val_pos):
@@ -428,7 +458,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
                           "NaN for every node", UserWarning, stacklevel=3)
             return np.full((len(cohort), width), np.nan)
         images = decode_images(cohort, self.modality, self.image_size, in_chans=self.in_chans_,
-                               num_workers=self.num_workers, progress=self.progress)
+                               num_workers=self.num_workers, progress=self.progress,
+                               cache_dir=self.cache_dir)
         values = predict_batches(self.model_, images.images, mean=self.data_config_["mean"],
                                  std=self.data_config_["std"], batch_size=max(self.batch_size, 64),
                                  device=self.device, precision=self.precision,

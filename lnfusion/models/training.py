@@ -99,6 +99,7 @@ class TrainConfig(JsonConfig):
     random_state: int = 0
     progress: bool = True
     recalibrate_bn: bool = True
+    distributed: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
@@ -130,8 +131,9 @@ class ImageSet:
 
     Parameters
     ----------
-    images : np.ndarray
-        ``uint8`` array ``(n_images, C, H, W)``.
+    images : np.ndarray or CachedImages
+        ``uint8`` array ``(n_images, C, H, W)``, in memory or read a batch at
+        a time from the image cache (:class:`~lnfusion.data.CachedImages`).
     labels : np.ndarray, optional
         Class index per image (int), or ``None`` for unlabelled data.
     node : np.ndarray, optional
@@ -147,7 +149,10 @@ class ImageSet:
     n_nodes: int | None = None
 
     def __post_init__(self) -> None:
-        self.images = np.ascontiguousarray(self.images)
+        from lnfusion.data.image_cache import CachedImages
+
+        if not isinstance(self.images, CachedImages):
+            self.images = np.ascontiguousarray(self.images)
         if self.images.dtype != np.uint8 or self.images.ndim != 4:
             raise ConfigError(f"ImageSet.images must be uint8 (N, C, H, W), got {self.images.dtype} "
                               f"{self.images.shape}")
@@ -278,11 +283,110 @@ def _fingerprint(model: nn.Module, train: ImageSet, val: ImageSet | None, config
         if part is None:
             h.update(b"none")
             continue
-        h.update(part.images.tobytes())
+        images = part.images
+        h.update(images.tobytes() if isinstance(images, np.ndarray) else images.digest().encode())
         h.update(part.node.tobytes())
         if part.labels is not None:
             h.update(part.labels.tobytes())
     return h.hexdigest()
+
+
+class _BatchSource:
+    """``source[idx]`` as a tensor: a view into an in-memory array, or a read from the image cache."""
+
+    def __init__(self, images: Any):
+        import torch
+
+        self.memory = torch.from_numpy(images) if isinstance(images, np.ndarray) else None
+        self.images = images
+
+    def __getitem__(self, idx: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if self.memory is not None:
+            return self.memory[idx]
+        return torch.from_numpy(self.images[idx.numpy()])
+
+
+class _Distributed:
+    """This process's part in a ``torchrun`` job: rank, world size, its device, its share of a batch.
+
+    Every process draws the same shuffling and augmentation (one seed), loads
+    and prepares the whole batch, and trains on its contiguous share of it;
+    the loss is scaled by the share so that DistributedDataParallel's mean of
+    the gradients is the gradient of the whole batch.  On GPUs BatchNorm
+    layers become SyncBatchNorm (statistics of the whole batch); on CPU
+    (``gloo``) each process normalises its own share.
+    """
+
+    def __init__(self, rank: int, world: int, device: torch.device):
+        self.rank, self.world, self.device = rank, world, device
+
+    @classmethod
+    def start(cls, device: str) -> _Distributed | None:
+        """Join the process group ``torchrun`` describes (None outside one, or alone in it)."""
+        import os
+
+        import torch
+        import torch.distributed as dist
+
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world < 2:
+            return None
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dev = resolve_device(device)
+        if dev.type == "cuda" and dev.index is None:
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(dev)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        return cls(dist.get_rank(), dist.get_world_size(), dev)
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        import torch
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            return DistributedDataParallel(model, device_ids=[self.device.index])
+        return DistributedDataParallel(model)
+
+    def _bounds(self, n: int) -> tuple[int, int]:
+        if n < self.world:  # too few to share: every process takes them all
+            return 0, n
+        return self.rank * n // self.world, (self.rank + 1) * n // self.world
+
+    def factors(self, n: int) -> tuple[float, float]:
+        """Loss scale and loss weight of this process's share of a batch of ``n``.
+
+        The scale makes DistributedDataParallel's mean of the gradients equal to
+        the whole batch's gradient; the weights summed over the processes give ``n``.
+        """
+        lo, hi = self._bounds(n)
+        if n < self.world:
+            return 1.0, n / self.world
+        return (hi - lo) * self.world / n, float(hi - lo)
+
+    def select(self, batch: torch.Tensor) -> torch.Tensor:
+        lo, hi = self._bounds(len(batch))
+        return batch[lo:hi]
+
+    def share_of(self, prepare: Callable[[torch.Tensor], torch.Tensor]):
+        return lambda batch: self.select(prepare(batch))
+
+    def sum(self, value: float) -> float:
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(t)
+        return float(t.item())
+
+    def barrier(self) -> None:
+        import torch.distributed as dist
+
+        dist.barrier()
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -357,11 +461,13 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
     config = config or TrainConfig()
     if len(train) == 0:
         raise ConfigError("train_model: the training set has no images")
-    dev = resolve_device(device)
+    group = _Distributed.start(device) if config.distributed else None
+    dev = group.device if group is not None else resolve_device(device)
     dtype = resolve_precision(config.precision, dev)
     model.to(dev)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
+    trained = model if group is None else group.wrap(model)
     if objective is None:
         if train.labels is None:
             raise ConfigError("train_model: the training set has no labels and no objective was given")
@@ -372,7 +478,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
     steps_per_epoch = len(bounds)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
-    images = torch.from_numpy(train.images)
+    images = _BatchSource(train.images)
     labels = torch.from_numpy(train.labels if train.labels is not None else np.zeros(len(train), np.int64))
     n_out = n_classes or getattr(model, "num_classes", 0)
     ckpt = Path(checkpoint_dir) / "last" if checkpoint_dir is not None else None
@@ -410,6 +516,8 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
         def prepare(batch: torch.Tensor) -> torch.Tensor:
             return prepare_base(batch, config.augment, gen)
 
+        step_prepare = prepare if group is None else group.share_of(prepare)
+
         epoch = start_epoch
         while not complete and epoch < config.epochs:
             t0 = time.perf_counter()
@@ -424,16 +532,20 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
                 for g in optimizer.param_groups:
                     g["lr"] = lr
 
+                batch_labels = labels[idx] if group is None else group.select(labels[idx])
                 with autocast(dev, dtype):
-                    loss = objective(model, images[idx], labels[idx], prepare)
+                    loss = objective(trained, images[idx], batch_labels, step_prepare)
+                scale, count = (1.0, len(idx)) if group is None else group.factors(len(idx))
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss if scale == 1.0 else loss * scale).backward()
                 optimizer.step()
                 step += 1
-                total += float(loss.detach()) * len(idx)
+                total += float(loss.detach()) * count
                 seen += len(idx)
                 bar.set_postfix(loss=f"{total / seen:.4f}")
             bar.close()
+            if group is not None:
+                total = group.sum(total)
             record = {"epoch": epoch + 1, "train_loss": total / seen, "lr": lr}
             if val is not None and len(val):
                 logits = predict_batches(model, val.images, mean=mean, std=std,
@@ -463,7 +575,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
                                   if k not in ("epoch", "seconds"))
                 tqdm.write(f"epoch {epoch}/{config.epochs}: {shown} ({record['seconds']:.1f} s)"
                            + (" *" if is_best else ""))
-            if ckpt is not None:
+            if ckpt is not None and (group is None or group.rank == 0):
                 _write_checkpoint(ckpt, model, optimizer, gen, dev, best_state, {
                     "epoch": epoch, "step": step, "history": history, "best_epoch": best_epoch,
                     "bad_epochs": bad_epochs, "complete": complete, "fingerprint": fingerprint,
@@ -474,6 +586,8 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
             for callback in callbacks:
                 callback(info)
 
+    if group is not None:
+        group.barrier()  # rank 0's checkpoint is complete before any process goes on
     if best_state is not None:
         model.load_state_dict(best_state)
     if config.recalibrate_bn:
