@@ -115,7 +115,7 @@ class CachedImages:
         return len(self.files)
 
     def _read(self, i: int, out: np.ndarray) -> None:
-        out[...] = np.load(self.files[i], mmap_mode="r")
+        out[...] = np.load(self.files[i], mmap_mode="r", allow_pickle=False)
 
     def __getitem__(self, index: Any) -> np.ndarray:
         if isinstance(index, (int, np.integer)):
@@ -168,7 +168,7 @@ class ImageCache:
 
     def _valid(self, file: Path, shape: tuple[int, ...]) -> bool:
         try:
-            arr = np.load(file, mmap_mode="r")
+            arr = np.load(file, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError):
             return False
         return arr.shape == shape and arr.dtype == np.uint8

@@ -1,8 +1,9 @@
 """The training loop shared by the image branch and pre-training.
 
-Data are in-memory ``uint8`` arrays ``(N, C, H, W)`` already at the network's
-input size (decode once, train many epochs): a batch is an index into that
-array, converted to float, augmented on the whole batch at once with a few
+Data are ``uint8`` arrays ``(N, C, H, W)`` already at the network's input size
+(decode once, train many epochs), in memory or in the on-disk image cache
+(:class:`~lnfusion.data.CachedImages`, read a batch at a time): a batch is an
+index into that array, converted to float, augmented on the whole batch at once with a few
 tensor operations (:func:`lnfusion.data.augment.augment_batch`) and normalised
 (:class:`lnfusion.models.inference.BatchPreparer`).  Nothing per image runs in
 Python, so data handling stays a small fraction of the step time.  Device and
@@ -16,6 +17,9 @@ validation AUC (ties: lower loss) with early stopping, BatchNorm statistics
 re-estimated with the kept weights (:func:`recalibrate_batchnorm`), a checkpoint at the end
 of every epoch (weights, optimizer, schedule position, RNG states, history;
 safetensors + JSON) from which ``resume=True`` continues bit for bit.
+
+With ``distributed=True`` under ``torchrun`` the processes share every batch
+(DistributedDataParallel; see :class:`_Distributed`).
 
 Randomness comes from ``random_state`` only: one :class:`torch.Generator` for
 shuffling and augmentation, and the global torch RNG (dropout) forked and seeded

@@ -116,3 +116,17 @@ def test_fit_plan_on_ray_equals_sequential_and_processes(ray_cluster, demo_small
         np.testing.assert_array_equal(model.predict_proba(demo_small), seq.predict_proba(demo_small))
         ref, got = seq.branches_["bmode"].model_.state_dict(), model.branches_["bmode"].model_.state_dict()
         assert all(np.array_equal(ref[k].numpy(), got[k].numpy()) for k in ref), kind
+
+
+def test_validation_runners_set_the_executor_of_every_fold_model(demo_small):
+    from sklearn.linear_model import LogisticRegression
+
+    from lnfusion.evaluation.validation import _set_executor
+    from lnfusion.exceptions import ConfigError
+    from lnfusion.fusion import LateFusionClassifier
+
+    model = LateFusionClassifier(modalities=[])
+    _set_executor(model, "processes")
+    assert model.get_params()["executor"] == "processes"
+    with pytest.raises(ConfigError, match="has no executor parameter"):
+        _set_executor(LogisticRegression(), "ray")
