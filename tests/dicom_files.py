@@ -1,34 +1,20 @@
 """DICOM test files as scanners export them, with identifying tags, for the image-reading and privacy tests.
 
-:func:`write_dicom` writes uncompressed or compressed pixel data (RLE, JPEG-LS
-and JPEG 2000 through pydicom's encoders; JPEG baseline through Pillow,
-encapsulated here), one or several frames, and an optional Sequence of
+:func:`write_dicom` writes uncompressed or compressed pixel data (any syntax of
+:data:`SYNTAXES`), one or several frames, and an optional Sequence of
 Ultrasound Regions.
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
+
+from lnfusion.datasets import scanner_dicom
 
 PATIENT_NAME = "Doe^Janet"
 PATIENT_ID = "SECRET-4711"
 IDENTIFIERS = (PATIENT_NAME, "Janet", PATIENT_ID, "4711", "1977", "Stadtklinik")
 
-#: Short names of the transfer syntaxes :func:`write_dicom` can write -> pydicom UID names.
-SYNTAXES = {
-    "explicit": "ExplicitVRLittleEndian",
-    "implicit": "ImplicitVRLittleEndian",
-    "rle": "RLELossless",
-    "jpeg": "JPEGBaseline8Bit",
-    "jpeg-extended": "JPEGExtended12Bit",
-    "jpegls": "JPEGLSLossless",
-    "jpegls-near": "JPEGLSNearLossless",
-    "j2k-lossless": "JPEG2000Lossless",
-    "j2k": "JPEG2000",
-}
-#: Syntaxes whose decoded pixels may differ from the pixels written.
-LOSSY = ("jpeg", "jpeg-extended", "jpegls-near", "j2k")
+SYNTAXES, LOSSY = scanner_dicom.SYNTAXES, scanner_dicom.LOSSY_SYNTAXES
 
 
 def us_region(x0, y0, x1, y1, dx_cm=None, dy_cm=None, spatial_format=1):
@@ -47,28 +33,17 @@ def us_region(x0, y0, x1, y1, dx_cm=None, dy_cm=None, spatial_format=1):
     return item
 
 
-def jpeg_bytes(frame, subsampling=1, quality=95):
-    """A baseline JPEG of a uint8 (H, W) or (H, W, 3) frame, as Pillow writes it (YCbCr for colour)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=subsampling)
-    return buf.getvalue()
-
-
 def write_dicom(path, arr, photometric="MONOCHROME2", bits=8, frames=False, syntax="explicit",
                 regions=None, **tags):
     """A DICOM file with pixel data and identifying tags (name, id, birth date, institution).
 
     ``arr`` is (H, W), (H, W, 3) or, with several frames, (F, H, W[, 3]).
-    ``syntax`` is a key of :data:`SYNTAXES`; for ``"jpeg"``/``"jpeg-extended"``
-    colour frames are written as ``YBR_FULL_422`` (or ``YBR_FULL`` when
-    ``photometric="YBR_FULL"``).  ``regions`` is a list of :func:`us_region`
+    ``syntax`` is a key of :data:`SYNTAXES` (written by
+    :func:`lnfusion.datasets.scanner_dicom.set_pixels`).  ``regions`` is a list of :func:`us_region`
     items.  ``tags`` set further elements or replace the identifying ones.
     """
     from pydicom import uid
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.encaps import encapsulate
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = uid.UltrasoundImageStorage
@@ -83,30 +58,8 @@ def write_dicom(path, arr, photometric="MONOCHROME2", bits=8, frames=False, synt
     ds.PatientBirthDate = "19770101"
     ds.InstitutionName = "Stadtklinik"
     ds.Modality = "US"
-    ts = getattr(uid, SYNTAXES[syntax])
     if arr is not None:
-        if syntax in ("jpeg", "jpeg-extended"):
-            arr = np.asarray(arr)
-            colour = arr.shape[-1] == 3 and arr.ndim in (3, 4) and photometric != "MONOCHROME2"
-            multi = arr.ndim == (4 if colour else 3)
-            ds.set_pixel_data(arr, photometric_interpretation="RGB" if colour else "MONOCHROME2",
-                              bits_stored=8)
-            full = photometric == "YBR_FULL"
-            ds.PixelData = encapsulate([jpeg_bytes(f, subsampling=0 if full else 1)
-                                        for f in (arr if multi else [arr])])
-            ds["PixelData"].VR = "OB"
-            if colour:
-                ds.PhotometricInterpretation = "YBR_FULL" if full else "YBR_FULL_422"
-            ds.LossyImageCompression = "01"
-            meta.TransferSyntaxUID = ts
-        else:
-            ds.set_pixel_data(arr, photometric_interpretation=photometric, bits_stored=bits)
-            if syntax == "implicit":
-                meta.TransferSyntaxUID = ts
-            elif syntax != "explicit":
-                kwargs = {"jls_error": 2} if syntax == "jpegls-near" else \
-                    {"j2k_cr": [10]} if syntax == "j2k" else {}
-                ds.compress(ts, **kwargs)
+        scanner_dicom.set_pixels(ds, arr, photometric, bits, syntax)
     if regions:
         ds.SequenceOfUltrasoundRegions = list(regions)
     for k, v in tags.items():

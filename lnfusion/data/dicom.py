@@ -5,9 +5,10 @@ call this module for DICOM files; nothing else needs it directly.
 
 * **Transfer syntaxes.**  Uncompressed (implicit/explicit VR, deflated) and
   every encapsulated syntax a pydicom pixel-data plugin decodes: JPEG baseline
-  and extended, JPEG lossless, JPEG-LS, JPEG 2000 and RLE, through pylibjpeg
-  (``pylibjpeg-libjpeg``, ``pylibjpeg-openjpeg``, ``pylibjpeg-rle``), which
-  ``pip install lnfusion`` installs, or pillow / pyjpegls / gdcm where present.
+  and extended, JPEG lossless, JPEG-LS, JPEG 2000 and RLE, through Pillow,
+  pylibjpeg (``pylibjpeg-libjpeg``, ``pylibjpeg-openjpeg``, ``pylibjpeg-rle``)
+  and pyjpegls, which ``pip install lnfusion`` installs (the fastest installed
+  plugin of each syntax is tried first), or gdcm where present.
   A syntax no installed plugin decodes raises
   :class:`~lnfusion.exceptions.MissingDecoderError` naming the file and the
   transfer syntax.
@@ -68,6 +69,18 @@ PIXEL_TAGS: list[str] = [
     "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
     "SegmentedBluePaletteColorLookupTableData", *REGION_TAGS, "PixelData",
 ]
+
+#: The fastest decoder of a transfer syntax where several are installed (measured in
+#: bench/bench_dicom_decode.py: Pillow's libjpeg-turbo decodes JPEG about 3x faster than
+#: libjpeg, pyjpegls JPEG-LS about 4x, pylibjpeg-rle RLE 2-6x faster than pydicom's own).
+#: Tried first; any failure falls back to every installed plugin.
+_PREFERRED_PLUGIN = {
+    "1.2.840.10008.1.2.4.50": "pillow",  # JPEG baseline
+    "1.2.840.10008.1.2.4.51": "pillow",  # JPEG extended (8-bit streams; 12-bit falls back)
+    "1.2.840.10008.1.2.4.80": "pyjpegls",  # JPEG-LS lossless
+    "1.2.840.10008.1.2.4.81": "pyjpegls",  # JPEG-LS near-lossless
+    "1.2.840.10008.1.2.5": "pylibjpeg",  # RLE
+}
 
 #: Physical Units X/Y Direction code for centimetres (DICOM PS3.3 C.8.5.5.1.15).
 _UNIT_CM = 3
@@ -217,21 +230,28 @@ def frame_index(path: Path, frame: int | None, frames: int) -> int:
     return frame
 
 
-def _check_decoder(path: Path, ts: Any) -> None:
-    """Raise MissingDecoderError when no installed plugin decodes the (compressed) syntax ``ts``."""
+def _check_decoder(path: Path, ts: Any) -> str:
+    """The preferred installed plugin for ``ts`` ("" = pydicom's choice).
+
+    Raises MissingDecoderError when no installed plugin decodes the (compressed) syntax ``ts``.
+    """
     from pydicom import pixels
 
     if ts is None or not getattr(ts, "is_compressed", False):
-        return
+        return ""
     try:
-        available = pixels.get_decoder(ts).is_available
+        decoder = pixels.get_decoder(ts)
+        available = decoder.is_available
     except (NotImplementedError, ValueError):
         available = False
+    if available:
+        preferred = _PREFERRED_PLUGIN.get(str(ts), "")
+        return preferred if preferred in decoder.available_plugins else ""
     if not available:
         raise MissingDecoderError(
             f"{path}: DICOM {_syntax_text(ts)} cannot be decoded: no installed pixel-data decoder "
             "handles it; install pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg and pylibjpeg-rle "
-            "(installed with lnfusion), or python-gdcm, or convert the file to an uncompressed "
+            "(installed with lnfusion; pyjpegls too, for JPEG-LS), or python-gdcm, or convert the file to an uncompressed "
             "transfer syntax", path=str(path))
 
 
@@ -280,11 +300,17 @@ def decode_dicom(path: Path, frame: int | None, check_pixels: Any) -> np.ndarray
     frames = _frames(ds)
     k = frame_index(path, frame, frames)
     ts = _transfer_syntax(ds)
-    _check_decoder(path, ts)
+    plugin = _check_decoder(path, ts)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     try:
         with quiet_pydicom():
-            arr = pixels.pixel_array(ds, index=k if frames > 1 else None)
+            index = k if frames > 1 else None
+            try:
+                arr = pixels.pixel_array(ds, index=index, decoding_plugin=plugin)
+            except Exception:  # noqa: BLE001 -- the preferred plugin cannot: let pydicom try them all
+                if not plugin:
+                    raise
+                arr = pixels.pixel_array(ds, index=index)
             if photometric == "PALETTE COLOR":
                 arr = pixels.apply_color_lut(arr, ds)
             elif photometric.startswith("MONOCHROME"):

@@ -17,10 +17,76 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["write_scanner_dicom", "scanner_frame"]
+__all__ = ["SYNTAXES", "LOSSY_SYNTAXES", "set_pixels", "write_scanner_dicom", "scanner_frame"]
+
+#: Short names of the transfer syntaxes :func:`set_pixels` writes -> pydicom UID names.
+SYNTAXES: dict[str, str] = {
+    "explicit": "ExplicitVRLittleEndian",
+    "implicit": "ImplicitVRLittleEndian",
+    "rle": "RLELossless",
+    "jpeg": "JPEGBaseline8Bit",
+    "jpeg-extended": "JPEGExtended12Bit",
+    "jpegls": "JPEGLSLossless",
+    "jpegls-near": "JPEGLSNearLossless",
+    "j2k-lossless": "JPEG2000Lossless",
+    "j2k": "JPEG2000",
+}
+#: Syntaxes whose decoded pixels may differ from the pixels written.
+LOSSY_SYNTAXES: tuple[str, ...] = ("jpeg", "jpeg-extended", "jpegls-near", "j2k")
+
+
+def _jpeg_bytes(frame: np.ndarray, subsampling: int, quality: int = 95) -> bytes:
+    """A baseline JPEG of a uint8 frame, as Pillow writes it (YCbCr for colour)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=subsampling)
+    return buf.getvalue()
+
+
+def set_pixels(ds: Any, arr: np.ndarray, photometric: str = "MONOCHROME2", bits: int = 8,
+               syntax: str = "explicit") -> None:
+    """Set a dataset's pixel data to ``arr`` in transfer syntax ``syntax`` (a key of :data:`SYNTAXES`).
+
+    ``arr`` is (H, W), (H, W, 3) or, with several frames, (F, H, W[, 3]).
+    RLE, JPEG-LS and JPEG 2000 go through pydicom's encoders (pyjpegls for
+    JPEG-LS, pylibjpeg-openjpeg for JPEG 2000); JPEG baseline and extended
+    are written by Pillow and encapsulated here, colour as ``YBR_FULL_422``
+    (``YBR_FULL`` when ``photometric="YBR_FULL"``).  Lossy settings: JPEG
+    quality 95, JPEG-LS NEAR 2, JPEG 2000 compression ratio 10.
+    """
+    from pydicom import uid
+    from pydicom.encaps import encapsulate
+
+    if syntax not in SYNTAXES:
+        raise ValueError(f"syntax must be one of {sorted(SYNTAXES)}, got {syntax!r}")
+    ts = getattr(uid, SYNTAXES[syntax])
+    arr = np.asarray(arr)
+    if syntax not in ("jpeg", "jpeg-extended"):
+        ds.set_pixel_data(arr, photometric_interpretation=photometric, bits_stored=bits)
+        if syntax == "implicit":
+            ds.file_meta.TransferSyntaxUID = ts
+        elif syntax != "explicit":
+            kwargs = {"jpegls-near": {"jls_error": 2}, "j2k": {"j2k_cr": [10]}}.get(syntax, {})
+            ds.compress(ts, **kwargs)
+        return
+    colour = photometric != "MONOCHROME2" and arr.shape[-1] == 3 and arr.ndim in (3, 4)
+    multi = arr.ndim == (4 if colour else 3)
+    ds.set_pixel_data(arr, photometric_interpretation="RGB" if colour else "MONOCHROME2", bits_stored=8)
+    full = photometric == "YBR_FULL"
+    ds.PixelData = encapsulate([_jpeg_bytes(f, subsampling=0 if full else 1)
+                                for f in (arr if multi else [arr])])
+    ds["PixelData"].VR = "OB"
+    if colour:
+        ds.PhotometricInterpretation = "YBR_FULL" if full else "YBR_FULL_422"
+    ds.LossyImageCompression = "01"
+    ds.file_meta.TransferSyntaxUID = ts
 
 
 def scanner_frame(image: np.ndarray, text: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -46,8 +112,9 @@ def scanner_frame(image: np.ndarray, text: str) -> tuple[np.ndarray, tuple[int, 
     return frame, (side, band, side + w, band + h)
 
 
-def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str) -> Path:
-    """Write ``image`` (uint8 (H, W) grey or (H, W, 3) RGB) as a scanner's RLE DICOM frame.
+def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str,
+                        syntax: str = "rle") -> Path:
+    """Write ``image`` (uint8 (H, W) grey or (H, W, 3) RGB) as a scanner's DICOM frame.
 
     Parameters
     ----------
@@ -57,6 +124,8 @@ def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str) -
         The image; :func:`lnfusion.data.read_image` of the file returns it exactly.
     text : str
         Burned into the header band (simulated, e.g. the demo node's ids).
+    syntax : str
+        Transfer syntax, a key of :data:`SYNTAXES` (default RLE, lossless).
 
     Returns
     -------
@@ -76,8 +145,6 @@ def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str) -
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "US"
     ds.PatientName = "SIMULATED"
-    ds.set_pixel_data(frame, photometric_interpretation="MONOCHROME2" if frame.ndim == 2 else "RGB",
-                      bits_stored=8)
     region = Dataset()
     region.RegionSpatialFormat = 1  # 2-D
     region.RegionDataType = 1  # tissue
@@ -86,7 +153,7 @@ def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str) -
     region.RegionLocationMaxX1, region.RegionLocationMaxY1 = x1 - 1, y1 - 1  # inclusive in DICOM
     region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 0  # the demo has no fixed scale
     ds.SequenceOfUltrasoundRegions = [region]
-    ds.compress(uid.RLELossless)
+    set_pixels(ds, frame, "MONOCHROME2" if frame.ndim == 2 else "RGB", syntax=syntax)
     path = Path(path)
     ds.save_as(path, enforce_file_format=True)
     return path

@@ -2,9 +2,10 @@
 
 Files are generated in the tests (tests/dicom_files.py).  Lossless syntaxes must
 decode to the very pixels written.  Lossy ones are compared with a reference
-decode of the same file by another decoder (Pillow through pydicom's "pillow"
-plugin): at most 3 grey levels apart for JPEG (libjpeg and libjpeg-turbo differ
-in IDCT and chroma upsampling), 1 for JPEG 2000; JPEG-LS near-lossless stays
+decode of the same file by another decoder (libjpeg through pylibjpeg for JPEG,
+which lnfusion decodes with Pillow's libjpeg-turbo; Pillow's OpenJPEG for JPEG
+2000): at most 3 grey levels apart for JPEG (the two differ in IDCT and chroma
+upsampling), 1 for JPEG 2000; JPEG-LS near-lossless stays
 within its NEAR bound (2) of the pixels written.
 """
 from __future__ import annotations
@@ -47,10 +48,13 @@ def _rgb(h=48, w=64):
 
 
 def _reference(path):
-    """An independent decode of the same file: pydicom's Pillow plugin."""
+    """An independent decode of the same file: a decoder read_image does not use for its syntax
+    (pylibjpeg's libjpeg for JPEG, which lnfusion decodes with Pillow; Pillow for JPEG 2000)."""
     from pydicom import dcmread, pixels
 
-    return pixels.pixel_array(dcmread(path), decoding_plugin="pillow")
+    ds = dcmread(path)
+    jpeg = str(ds.file_meta.TransferSyntaxUID) in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+    return pixels.pixel_array(ds, decoding_plugin="pylibjpeg" if jpeg else "pillow")
 
 
 @pytest.mark.parametrize("colour", [False, True], ids=["grey", "rgb"])
