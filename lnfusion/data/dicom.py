@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from lnfusion.data.greylevels import to_uint8
 from lnfusion.exceptions import CorruptImageError, ImageError, MissingDecoderError
 
 __all__ = ["PIXEL_TAGS", "REGION_TAGS", "read_dicom_geometry", "decode_dicom"]
@@ -266,7 +267,6 @@ def _grey_uint8(arr: np.ndarray, ds: Any) -> np.ndarray:
     """Modality-LUT output -> uint8 through the VOI LUT, the window, or the frame's range."""
     from pydicom import pixels
 
-    from lnfusion.data.imageio import _to_uint8 as to_uint8
 
     seq = ds.get("VOILUTSequence", None)
     if seq:
@@ -289,7 +289,6 @@ def decode_dicom(path: Path, frame: int | None, check_pixels: Any) -> np.ndarray
     """One frame of a DICOM file as uint8 (H, W) or (H, W, 3), cropped to its ultrasound region."""
     from pydicom import pixels
 
-    from lnfusion.data.imageio import _to_uint8
     ds = read_dataset(path, PIXEL_TAGS)
     if "PixelData" not in ds:
         raise CorruptImageError(f"{path}: DICOM file has no pixel data", path=str(path))
@@ -336,7 +335,7 @@ def decode_dicom(path: Path, frame: int | None, check_pixels: Any) -> np.ndarray
         if arr.dtype != np.uint8:
             bits = int(ds.RedPaletteColorLookupTableDescriptor[2]) if photometric == "PALETTE COLOR" \
                 else int(ds.get("BitsStored", 8) or 8)
-            arr = _to_uint8(arr, 0.0, float(2 ** bits - 1))
+            arr = to_uint8(arr, 0.0, float(2 ** bits - 1))
     region, _ = _region(ds, arr.shape[1], arr.shape[0])
     if region is not None:
         x0, y0, x1, y1 = region

@@ -39,6 +39,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from lnfusion.data.dicom import DICOM_SUFFIXES, decode_dicom, read_dicom_geometry
+from lnfusion.data.greylevels import to_uint8
 from lnfusion.exceptions import ConfigError, CorruptImageError, ImageError, MissingImageError
 
 __all__ = ["IMAGE_SUFFIXES", "ImageSize", "ImageGeometry", "image_size", "image_geometry", "read_image",
@@ -52,8 +54,6 @@ DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 
 #: File suffixes recognised as images when scanning folders (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
-
-_DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
 
 #: Marks a frame reference: ``"<path>#frame=<k>"``.
 FRAME_MARK = "#frame="
@@ -156,7 +156,7 @@ def split_frame_ref(ref: str | os.PathLike) -> tuple[str, int | None]:
 def is_dicom(path: str | os.PathLike) -> bool:
     """True when ``path`` has a DICOM suffix or the ``DICM`` marker at byte 128."""
     path = Path(path)
-    if path.suffix.lower() in _DICOM_SUFFIXES:
+    if path.suffix.lower() in DICOM_SUFFIXES:
         return True
     if not path.is_file():  # never open a named pipe or device to look (it could block)
         return False
@@ -306,22 +306,6 @@ def _open_pil(path: Path, max_pixels: int | None) -> Iterator[tuple]:
         raise CorruptImageError(f"{path}: image cannot be decoded ({exc})", path=str(path)) from exc
 
 
-def _to_uint8(arr: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """Map ``arr`` linearly from ``[lo, hi]`` (default: its own range) to uint8."""
-    if arr.dtype == np.uint8 and lo is None:
-        return arr
-    arr = arr.astype(np.float64, copy=False)
-    finite = np.isfinite(arr)
-    if lo is None or hi is None:
-        if not finite.any():
-            return np.zeros(arr.shape, dtype=np.uint8)
-        lo, hi = float(arr[finite].min()), float(arr[finite].max())
-    if hi <= lo:
-        return np.zeros(arr.shape, dtype=np.uint8)
-    out = (np.where(finite, arr, lo) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
 def _decode_pil(path: Path, max_pixels: int | None = None) -> np.ndarray:
     with _open_pil(path, max_pixels) as (im, orientation):
         im.seek(0)  # first page of a multi-page TIFF
@@ -334,7 +318,7 @@ def _decode_pil(path: Path, max_pixels: int | None = None) -> np.ndarray:
         elif mode == "LA":
             arr = np.array(im.getchannel("L"))
         elif mode.startswith("I") or mode == "F":
-            arr = _to_uint8(np.array(im))
+            arr = to_uint8(np.array(im))
         else:
             if mode == "P":
                 im = im.convert("RGBA" if "transparency" in im.info else "RGB")
@@ -420,8 +404,6 @@ def read_image(path: str | os.PathLike, mode: ReadMode = "native",
         raise ValueError(f"read_image mode must be 'native', 'auto', 'grey' or 'rgb', got {mode!r}")
     path, frame = _resolve(path)
     if is_dicom(path):
-        from lnfusion.data.dicom import decode_dicom
-
         arr = decode_dicom(path, frame, _limit(path, max_pixels))
     else:
         _single_frame(path, frame)
@@ -480,8 +462,6 @@ def _cached_geometry(file: str, frame: int | None, max_pixels: int | None, mtime
 
 def _geometry(path: Path, frame: int | None, max_pixels: int | None, verify: bool) -> ImageGeometry:
     if is_dicom(path):
-        from lnfusion.data.dicom import read_dicom_geometry
-
         return ImageGeometry(**read_dicom_geometry(path, _limit(path, max_pixels), verify, frame))
     _single_frame(path, frame)
     with _open_pil(path, max_pixels) as (im, orientation):
