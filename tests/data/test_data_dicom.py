@@ -300,3 +300,19 @@ def test_validate_counts_dicom_per_modality(tmp_path):
     text = summary.to_text()
     assert "DICOM images per modality" in text and "multi-frame" in text
     assert summary.to_dict()["dicom_per_modality"]["bmode"]["dicom"] == 3
+
+
+def test_explicit_frame_reference_in_a_manifest_cell_wins_over_the_policy(tmp_path):
+    frames = np.stack([np.pad(np.full((20, 30), 10 + 40 * k, np.uint8), ((8, 0), (0, 0)))
+                       for k in range(4)])  # an 8-row header band above a 20 x 30 region
+    path = write_dicom(tmp_path / "loop.dcm", frames, syntax="rle", regions=[us_region(0, 8, 29, 27)])
+    table, schema = _cohort(tmp_path, [f"{path}#frame=1", str(path)], frame="all",
+                            roi=["0,10,10,20", "0,10,10,20"])
+    report = validate_manifest(table, schema=schema)
+    assert report.ok, report.to_text()
+    paths, rois, nodes = modality_images(report.cohort, "bmode")
+    assert paths == [f"{path}#frame=1"] + [frame_ref(path, k) for k in range(4)]
+    assert nodes.tolist() == [0, 1, 1, 1, 1]
+    assert rois == [(0, 2, 10, 12)] * 5  # every frame's ROI moved into the region
+    assert [int(read_image(p)[0, 0]) for p in paths] == [50, 10, 50, 90, 130]
+    assert read_image(paths[0]).shape == (20, 30)
