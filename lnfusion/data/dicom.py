@@ -248,12 +248,11 @@ def _check_decoder(path: Path, ts: Any) -> str:
     if available:
         preferred = _PREFERRED_PLUGIN.get(str(ts), "")
         return preferred if preferred in decoder.available_plugins else ""
-    if not available:
-        raise MissingDecoderError(
-            f"{path}: DICOM {_syntax_text(ts)} cannot be decoded: no installed pixel-data decoder "
-            "handles it; install pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg and pylibjpeg-rle "
-            "(installed with lnfusion; pyjpegls too, for JPEG-LS), or python-gdcm, or convert the file to an uncompressed "
-            "transfer syntax", path=str(path))
+    raise MissingDecoderError(
+        f"{path}: DICOM {_syntax_text(ts)} cannot be decoded: no installed pixel-data decoder "
+        "handles it; install pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg, pylibjpeg-rle and "
+        "pyjpegls (installed with lnfusion), or python-gdcm, or convert the file to an uncompressed "
+        "transfer syntax", path=str(path))
 
 
 def _first_value(value: Any) -> float:
