@@ -15,7 +15,14 @@ from lnfusion.data.cohort import (
     validate_manifest,
 )
 from lnfusion.data.image_cache import CachedImages, ImageCache, default_cache_dir
-from lnfusion.data.imageio import ImageSize, image_size, read_image
+from lnfusion.data.imageio import (
+    ImageGeometry,
+    ImageSize,
+    frame_ref,
+    image_geometry,
+    image_size,
+    read_image,
+)
 from lnfusion.data.layouts import (
     UnpairedReport,
     load_busi,
@@ -52,6 +59,7 @@ __all__ = [
     "Descriptor",
     "ImageCache",
     "ImageDataset",
+    "ImageGeometry",
     "ImageSize",
     "ImageTransform",
     "Modality",
@@ -65,6 +73,8 @@ __all__ = [
     "build_transform",
     "default_cache_dir",
     "file_sha256",
+    "frame_ref",
+    "image_geometry",
     "image_size",
     "leave_one_site_out",
     "load_breast_lesions",

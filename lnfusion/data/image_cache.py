@@ -7,7 +7,9 @@ training starts.  :class:`ImageCache` stores each decoded image once, as a
 ``.npy`` file, keyed by a hash of
 
 * the file's content (SHA-256 of its bytes: an edited or replaced file gets a
-  new entry; the old one is stale and never read again),
+  new entry; the old one is stale and never read again) and, for a multi-frame
+  file, the frame (the modality's frame policy, as a frame reference; a DICOM
+  ultrasound region and grey-level mapping follow from the content),
 * the ROI box, the output size, the colour mode and channels, and
   :data:`CACHE_VERSION` (bumped whenever the preprocessing changes its pixels),
 
@@ -71,7 +73,13 @@ _HASHES: dict[tuple[str, int, int, int], str] = {}
 
 
 def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (remembered per process while its size and mtime are unchanged)."""
+    """SHA-256 of a file's bytes (remembered per process while its size and mtime are unchanged).
+
+    ``path`` may be a frame reference (:func:`~lnfusion.data.frame_ref`): the file's digest.
+    """
+    from lnfusion.data.imageio import split_frame_ref
+
+    path = split_frame_ref(path)[0]
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -156,8 +164,11 @@ class ImageCache:
 
     def key(self, path: str | os.PathLike, roi: Roi | None, *, image_size: int, colour: bool,
             in_chans: int) -> str:
-        """The entry name of one image decoded with these settings."""
-        material = {"sha256": file_digest(path), "roi": None if roi is None else [float(v) for v in roi],
+        """The entry name of one image (a file, or a frame reference) decoded with these settings."""
+        from lnfusion.data.imageio import split_frame_ref
+
+        material = {"sha256": file_digest(path), "frame": split_frame_ref(path)[1],
+                    "roi": None if roi is None else [float(v) for v in roi],
                     "size": int(image_size), "colour": bool(colour), "in_chans": int(in_chans),
                     "version": CACHE_VERSION}
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:40]
