@@ -103,3 +103,14 @@ def test_missing_file_is_named(tmp_path):
 
     with pytest.raises(MissingImageError, match="nope.png"):
         ImageCache(tmp_path / "cache").images([str(tmp_path / "nope.png")], **SETTINGS)
+
+
+def test_a_frame_reference_is_keyed_by_its_file_content_and_frame(tmp_path):
+    from lnfusion.data import frame_ref
+    from lnfusion.data.image_cache import file_digest
+
+    (path,) = _images(tmp_path / "img", n=1)
+    cache = ImageCache(tmp_path / "cache")
+    keys = {cache.key(ref, None, **SETTINGS) for ref in (path, frame_ref(path, 0), frame_ref(path, 1))}
+    assert len(keys) == 3
+    assert file_digest(frame_ref(path, 1)) == file_digest(path)
