@@ -110,7 +110,8 @@ def part_overhead(out: Path) -> None:
 
     cohort = _demo(out)
     t = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if not ray.is_initialized():   # after part_plan, its cluster is reused
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     start = time.perf_counter() - t
 
     def noop(x):
@@ -137,7 +138,8 @@ def part_overhead(out: Path) -> None:
         walls[kind] = (time.perf_counter() - t) / reps
     fits = 6
     print("\n| measure | value |\n|---|---:|")
-    print(f"| local cluster start (2 CPUs) | {start:.2f} s |")
+    if start > 0.1:
+        print(f"| local cluster start (2 CPUs) | {start:.2f} s |")
     print(f"| no-op task, submit + get, one at a time (mean of {n}) | {roundtrip * 1000:.1f} ms |")
     print(f"| 6 trivial fits (logistic clinical branch, 5 folds + refit), sequential | "
           f"{walls['sequential']:.2f} s |")
