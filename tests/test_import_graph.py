@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("models", {"models"}),
     ("fusion", {"fusion"}),
     ("outputs", {"evaluation", "explain", "plotting", "report"}),
-    ("cli", {"cli"}),
+    ("apps", {"cli", "serve"}),
     ("facade", {""}),  # lnfusion/__init__.py: lazy names from every subpackage
 ]
 

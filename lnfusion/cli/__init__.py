@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("lnfusion.cli.evaluate_cmd", "Evaluate a saved model on a manifest."),
     "predict": ("lnfusion.cli.predict_cmd", "Write per-class probabilities for a manifest."),
     "explain": ("lnfusion.cli.explain_cmd", "Write explanation cards and global plots."),
+    "serve": ("lnfusion.cli.serve_cmd", "Serve a saved model as a local web page and JSON API."),
 }
 
 
