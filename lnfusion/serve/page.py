@@ -113,7 +113,6 @@ _SCRIPT = r"""
       const a = el('a', 'Download the explanation card (HTML)'); a.id = 'card-download';
       a.href = cardUrl; a.download = 'explanation_card.html'; c.appendChild(a);
     }
-    result.appendChild(el('p', 'Research software, not a medical device: the explanations describe the model, not the disease.', 'note'));
     result.hidden = false;
   }
 
@@ -133,7 +132,7 @@ _SCRIPT = r"""
         return;
       }
       show(body);
-      statusEl.textContent = 'Done in ' + Math.round(body.timing_ms.checks + body.timing_ms.inference) + ' ms.';
+      statusEl.textContent = 'Done in ' + Math.round(body.timing_ms.checks + body.timing_ms.queued + body.timing_ms.inference) + ' ms.';
       document.body.dataset.done = 'true';
     } catch (err) {
       statusEl.className = 'error'; statusEl.textContent = 'The server could not be reached: ' + err;
@@ -205,7 +204,8 @@ def render_page(spec: dict[str, Any], *, title: str = "lnfusion", max_file_mb: f
                      f"{descriptors}</div></fieldset>")
     parts += ["<button type='submit'>Predict</button><span id='status' role='status'></span>",
               "</form><div id='result' hidden></div>",
-              "<p class='note'>Research software, not a medical device. API: "
+              "<p class='note'>Research software, not a medical device: the explanations "
+              "describe the model, not the disease. API: "
               "<a href='docs'>docs</a>, <a href='api/schema'>api/schema</a>.</p>",
               f"</main><script>{_SCRIPT}</script></body></html>"]
     return "\n".join(parts) + "\n"

@@ -40,7 +40,7 @@ def _png_base64(rgb: np.ndarray) -> str:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=False)
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=1)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -143,7 +143,9 @@ class Predictor:
             could not see the patient), ``missing_modalities``,
             ``modality_contributions`` and ``descriptor_contributions`` (SHAP
             towards the predicted class), ``images`` (Grad-CAM overlay per
-            image, base64 PNG), ``timing_ms`` and, with ``card``, ``card_html``.
+            image, base64 PNG), ``timing_ms`` (``checks`` of the input, ``queued``
+            behind other requests, ``inference`` with its explanation) and, with
+            ``card``, ``card_html``.
 
         Raises
         ------
@@ -160,10 +162,12 @@ class Predictor:
                                       source="uploaded patient")
         checked = time.perf_counter()
         with self.lock:
+            began = time.perf_counter()
             result = self._explain(cohort, card=card)
         done = time.perf_counter()
         result["timing_ms"] = {"checks": round(1000 * (checked - start), 1),
-                               "inference": round(1000 * (done - checked), 1)}
+                               "queued": round(1000 * (began - checked), 1),
+                               "inference": round(1000 * (done - began), 1)}
         log.info("predicted %s from %s image(s) %s in %.0f ms", result["predicted"],
                  sum(len(v) for v in images.values()),
                  {m: len(v) for m, v in images.items()}, 1000 * (done - start))

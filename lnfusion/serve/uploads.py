@@ -25,7 +25,7 @@ class UploadLimits:
 
     Parameters
     ----------
-    max_file_bytes : int, default 20 MB
+    max_file_bytes : int, default 20,000,000 (20 MB)
         Largest uploaded file.
     max_images : int, default 8
         Most images per image field.
@@ -35,7 +35,7 @@ class UploadLimits:
         Most parts (fields and files) in one request.
     """
 
-    max_file_bytes: int = 20 * 1024 * 1024
+    max_file_bytes: int = 20_000_000
     max_images: int = 8
     max_value_bytes: int = 4096
     max_parts: int = 200

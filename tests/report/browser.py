@@ -203,9 +203,10 @@ class Browser:
 
     def screenshot(self, path: Path, width: int = 1200) -> Path:
         """A PNG of the whole page, ``width`` CSS pixels wide."""
-        height = int(self.evaluate("document.documentElement.scrollHeight"))
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        metrics = {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": False}
+        self.send("Emulation.setDeviceMetricsOverride", metrics)
+        metrics["height"] = int(self.evaluate("document.documentElement.scrollHeight"))
+        self.send("Emulation.setDeviceMetricsOverride", metrics)
         data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         path.write_bytes(base64.b64decode(data["data"]))
         return path

@@ -88,3 +88,7 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
     rows = zlib.compress(b"\0" * (width + 1) * 64, 9)   # the first 64 rows; the rest is implied
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+from report.browser import Browser  # noqa: E402,F401  -- the project's Chromium harness
+from report.conftest import chromium  # noqa: E402,F401  -- the fixture: skips without Chromium
