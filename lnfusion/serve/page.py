@@ -6,7 +6,7 @@ internet access).  The form posts to ``/api/predict`` with ``fetch``; the
 script draws the answer (probabilities of the fused model and of each branch,
 missing modalities, modality and descriptor contributions, one Grad-CAM
 overlay per image) with DOM text nodes only, and offers the explanation card
-as a download.
+as a download (drawn on demand: a second request with ``card=true``).
 """
 from __future__ import annotations
 
@@ -106,31 +106,61 @@ _SCRIPT = r"""
     });
     g.appendChild(box);
 
-    if (r.card_html) {
-      const c = section('card', 'Explanation card');
-      if (cardUrl) URL.revokeObjectURL(cardUrl);
-      cardUrl = URL.createObjectURL(new Blob([r.card_html], {type: 'text/html'}));
-      const a = el('a', 'Download the explanation card (HTML)'); a.id = 'card-download';
-      a.href = cardUrl; a.download = 'explanation_card.html'; c.appendChild(a);
-    }
+    const c = section('card', 'Explanation card');
+    c.appendChild(el('p', 'The card (images with their Grad-CAM maps, contributions, probabilities) as one HTML file to keep with the record.', 'note'));
+    const b = el('button', 'Download the explanation card (HTML)'); b.type = 'button'; b.id = 'card-button';
+    b.addEventListener('click', () => downloadCard(b));
+    c.appendChild(b);
     result.hidden = false;
+  }
+
+  // The form as last submitted: the card is drawn on demand from the same fields.
+  let submitted = null;
+
+  async function post(data) {
+    const response = await fetch('api/predict', {method: 'POST', body: data});
+    const body = await response.json();
+    if (!response.ok) {
+      statusEl.className = 'error'; statusEl.textContent = body.detail || ('error ' + response.status);
+      const field = body.field && form.elements.namedItem(body.field);
+      if (field && field.classList) field.classList.add('bad');
+      return null;
+    }
+    return body;
+  }
+
+  async function downloadCard(b) {
+    const data = new FormData();
+    for (const [k, v] of submitted.entries()) data.append(k, v);
+    data.append('card', 'true');
+    b.disabled = true; statusEl.className = ''; statusEl.textContent = 'Drawing the card ...';
+    try {
+      const body = await post(data);
+      if (!body) return;
+      if (cardUrl) URL.revokeObjectURL(cardUrl);
+      cardUrl = URL.createObjectURL(new Blob([body.card_html], {type: 'text/html'}));
+      let a = document.getElementById('card-download');
+      if (!a) { a = el('a', 'explanation_card.html'); a.id = 'card-download'; b.after(a); }
+      a.href = cardUrl; a.download = 'explanation_card.html';
+      a.click();
+      statusEl.textContent = 'Card ready (also linked beside the button).';
+      document.body.dataset.card = 'true';
+    } catch (err) {
+      statusEl.className = 'error'; statusEl.textContent = 'The server could not be reached: ' + err;
+    } finally {
+      b.disabled = false;
+    }
   }
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     form.querySelectorAll('.bad').forEach(e => e.classList.remove('bad'));
     const data = new FormData(form);
-    data.append('card', 'true');
     button.disabled = true; statusEl.className = ''; statusEl.textContent = 'Predicting ...';
     try {
-      const response = await fetch('api/predict', {method: 'POST', body: data});
-      const body = await response.json();
-      if (!response.ok) {
-        statusEl.className = 'error'; statusEl.textContent = body.detail || ('error ' + response.status);
-        const field = body.field && form.elements.namedItem(body.field);
-        if (field && field.classList) field.classList.add('bad');
-        return;
-      }
+      const body = await post(data);
+      if (!body) return;
+      submitted = data;
       show(body);
       statusEl.textContent = 'Done in ' + Math.round(body.timing_ms.checks + body.timing_ms.queued + body.timing_ms.inference) + ' ms.';
       document.body.dataset.done = 'true';

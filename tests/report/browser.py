@@ -201,6 +201,11 @@ class Browser:
             raise RuntimeError(f"no element matches {selector!r}")
         self.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(p) for p in paths]})
 
+    def allow_downloads(self, folder: Path) -> None:
+        """Save the page's downloads into ``folder`` under their suggested names."""
+        self.pipe.send("Browser.setDownloadBehavior", {"behavior": "allow",
+                                                       "downloadPath": str(folder)})
+
     def screenshot(self, path: Path, width: int = 1200) -> Path:
         """A PNG of the whole page, ``width`` CSS pixels wide."""
         metrics = {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": False}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,8 @@ def _fill(browser: Browser, images: dict[str, list[Path]], values: dict[str, str
         return true; }})()""")
 
 
-def test_uploading_through_the_form_shows_the_whole_result(server, chromium, patients, predictor):
+def test_uploading_through_the_form_shows_the_whole_result(server, chromium, patients, predictor,
+                                                           tmp_path):
     images, values, _ = patients[0]
     images = {**images, "cdfi": []}   # one modality left out: reported as missing
     with Browser(chromium) as browser:
@@ -65,10 +67,18 @@ def test_uploading_through_the_form_shows_the_whole_result(server, chromium, pat
         _fill(browser, images, values)
         browser.evaluate("document.querySelector('#patient button[type=submit]').click(), true")
         browser.wait_until("document.body.dataset.done === 'true'", timeout=120)
-        result = json.loads(browser.evaluate(RESULT_JS))
+        status = browser.evaluate("document.getElementById('status').textContent")
         shot = os.environ.get("LNFUSION_SERVE_SCREENSHOT")
         if shot:
             browser.screenshot(Path(shot), width=1100)
+        browser.allow_downloads(tmp_path)
+        browser.evaluate("document.getElementById('card-button').click(), true")
+        browser.wait_until("document.body.dataset.card === 'true'", timeout=120)
+        card = tmp_path / "explanation_card.html"
+        deadline = time.monotonic() + 30
+        while not card.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        result = json.loads(browser.evaluate(RESULT_JS))
         problems = browser.problems()
     assert problems == []
     assert result["sections"] == ["prediction", "modalities", "descriptors", "gradcam", "card"]
@@ -79,7 +89,9 @@ def test_uploading_through_the_form_shows_the_whole_result(server, chromium, pat
     assert result["images"] == sum(len(p) for p in images.values()) > 0
     assert result["broken"] == []
     assert result["card"] == "blob: explanation_card.html"
-    assert result["status"].startswith("Done in")
+    text = card.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "data:image/png;base64," in text
+    assert status.startswith("Done in") and result["status"].startswith("Card ready")
     assert result["external"] == []
     assert list(server.uploads.iterdir()) == []
 
