@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ServeSettings", "create_app"]
 
-log = logging.getLogger("lnfusion.serve")
+log = logging.getLogger(__name__)
 
 #: Bytes of a refused request body read (and dropped) so the client can read the answer.
 _DRAIN_LIMIT = 256 * 1024 * 1024

@@ -30,7 +30,7 @@ from lnfusion.serve.uploads import UploadedFile
 
 __all__ = ["Predictor"]
 
-log = logging.getLogger("lnfusion.serve")
+log = logging.getLogger(__name__)
 
 #: Patient id of the one-row manifest built for a request (shown on the card).
 PATIENT_ID = "patient"
