@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lnfusion.exceptions import ImageError
+from lnfusion.exceptions import DataError, ImageError
 from lnfusion.serve.form import IMAGE_KINDS, InputError, PatientForm, sniff_image_kind
 from lnfusion.serve.uploads import UploadedFile
 
@@ -158,8 +158,12 @@ class Predictor:
         descriptors = self.form.descriptor_values(values)
         images = self.check_images(files)
         frame = self.manifest_row(images, descriptors)
-        cohort = Cohort.from_manifest(frame, schema=self.form.schema, root=folder, labelled=False,
-                                      source="uploaded patient")
+        try:
+            cohort = Cohort.from_manifest(frame, schema=self.form.schema, root=folder,
+                                          labelled=False, source="uploaded patient")
+        except DataError as exc:   # checked above already; anything left names no temporary path
+            message = str(exc).replace(f"{Path(folder)}{os.sep}", "").replace(str(folder), "")
+            raise InputError(f"the uploaded patient cannot be read: {message}") from None
         checked = time.perf_counter()
         with self.lock:
             began = time.perf_counter()
