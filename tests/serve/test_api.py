@@ -114,6 +114,22 @@ def test_a_missing_modality_is_predicted_from_the_other_branches(client, patient
     assert abs(sum(r["probabilities"]["fused"].values()) - 1) < 1e-6
 
 
+def test_jpeg_uploads_are_read_whatever_their_name(client, patients, tmp_path):
+    from PIL import Image
+
+    images, values, _ = patients[0]
+    jpegs = []
+    for i, path in enumerate(images["cdfi"] or images["bmode"]):
+        with Image.open(path) as im:
+            out = tmp_path / f"scan_{i}.png"       # a JPEG under a .png name: content decides
+            im.convert("RGB").save(out, format="JPEG", quality=95)
+        jpegs.append(out)
+    field = "cdfi" if images["cdfi"] else "bmode"
+    r = _post(client, {**images, field: jpegs}, values)
+    assert r.status_code == 200, r.text
+    assert sum(im["modality"] == field for im in r.json()["images"]) == len(jpegs)
+
+
 def test_an_empty_value_is_a_descriptor_not_recorded(client, patients):
     images, values, _ = patients[0]
     name = next(iter(values))
