@@ -65,15 +65,15 @@ class ServeSettings:
     title: str = "lnfusion: lymph node diagnosis"
 
 
-def _openapi_form(predictor: Predictor) -> dict[str, Any]:
-    """The multipart request body of ``/api/predict`` in OpenAPI terms, from the model's form."""
+def _openapi_form(spec: dict[str, Any]) -> dict[str, Any]:
+    """The multipart request body of ``/api/predict`` in OpenAPI terms, from the form's fields."""
     props: dict[str, Any] = {}
-    for f in predictor.form.describe()["images"]:
+    for f in spec["images"]:
         props[f["name"]] = {"type": "array", "items": {"type": "string", "format": "binary"},
                             "maxItems": f["max_images"],
                             "description": f"{f['name']} images (PNG, JPEG or DICOM); none if "
                                            "the modality was not acquired"}
-    for d in predictor.form.describe()["descriptors"]:
+    for d in spec["descriptors"]:
         entry: dict[str, Any] = {"type": "string", "description": d["description"] or d["kind"]}
         if "levels" in d:
             entry["enum"] = ["", *d["levels"]]
@@ -84,7 +84,7 @@ def _openapi_form(predictor: Predictor) -> dict[str, Any]:
                      "description": "'true': also return the explanation card as HTML (card_html)"}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "properties": props,
-        "required": [d["name"] for d in predictor.form.describe()["descriptors"]]}}}}}
+        "required": [d["name"] for d in spec["descriptors"]]}}}}}
 
 
 def create_app(model: Any, settings: "ServeSettings | None" = None) -> "FastAPI":
@@ -121,11 +121,11 @@ def create_app(model: Any, settings: "ServeSettings | None" = None) -> "FastAPI"
     if isinstance(model, Predictor):
         predictor = model
     elif isinstance(model, (str, os.PathLike)):
-        predictor = Predictor.load(model, max_images=settings.limits.max_images)
+        predictor = Predictor.load(model)
     else:
-        predictor = Predictor(model, max_images=settings.limits.max_images)
-    page = render_page(predictor.form.describe(), title=settings.title,
-                       max_file_mb=settings.limits.max_file_bytes / 1e6)
+        predictor = Predictor(model)
+    spec = predictor.form.describe(max_images=settings.limits.max_images)
+    page = render_page(spec, title=settings.title, max_file_mb=settings.limits.max_file_bytes / 1e6)
 
     # docs_url=None: Swagger UI would load from a CDN; /docs is rendered here instead
     app = FastAPI(title="lnfusion serve", version=__version__, docs_url=None, redoc_url=None,
@@ -155,10 +155,10 @@ def create_app(model: Any, settings: "ServeSettings | None" = None) -> "FastAPI"
 
     @app.get("/api/schema", summary="The fields of one patient (from the model's schema)")
     def schema() -> dict[str, Any]:
-        return predictor.form.describe()
+        return spec
 
     @app.post("/api/predict", summary="Predict and explain one patient",
-              openapi_extra=_openapi_form(predictor))
+              openapi_extra=_openapi_form(spec))
     async def predict(request: Request) -> JSONResponse:
         folder = Path(tempfile.mkdtemp(prefix="lnfusion-serve-", dir=settings.upload_dir))
         try:

@@ -80,17 +80,14 @@ class PatientForm:
     descriptor_fields : tuple of str
         The descriptors the model's clinical branch reads, in schema order
         (none without a clinical branch).
-    max_images : int
-        Most images accepted per image field.
     """
 
     schema: Any
     image_fields: tuple[str, ...]
     descriptor_fields: tuple[str, ...]
-    max_images: int = 8
 
     @classmethod
-    def of_model(cls, model: Any, max_images: int = 8) -> PatientForm:
+    def of_model(cls, model: Any) -> PatientForm:
         """The form of a fitted (or loaded) :class:`~lnfusion.fusion.LateFusionClassifier`."""
         schema = getattr(model, "schema_", None)
         if schema is None:
@@ -103,16 +100,22 @@ class PatientForm:
                 used = getattr(model.branches_[name], "feature_names_in_", None)
                 read |= set(schema.descriptors) if used is None else {str(c) for c in used}
         descriptors = tuple(d for d in schema.descriptors if d in read)
-        return cls(schema, images, descriptors, int(max_images))
+        return cls(schema, images, descriptors)
 
     # -- description ----------------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        """The fields as plain JSON (what ``GET /api/schema`` returns and the page is built from)."""
+    def describe(self, max_images: int = 8) -> dict[str, Any]:
+        """The fields as plain JSON (what ``GET /api/schema`` returns and the page is built from).
+
+        Parameters
+        ----------
+        max_images : int, default 8
+            Most images per image field (the server's limit, shown with each field).
+        """
         images = []
         for name in self.image_fields:
             m = self.schema.modalities[name]
             images.append({"name": name, "colour": bool(m.colour),
-                           "description": m.description, "max_images": self.max_images,
+                           "description": m.description, "max_images": int(max_images),
                            "accept": sorted(IMAGE_KINDS)})
         descriptors = []
         for name in self.descriptor_fields:

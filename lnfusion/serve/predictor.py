@@ -56,21 +56,19 @@ class Predictor:
     ----------
     model : LateFusionClassifier
         Fitted or loaded; needs its schema (``schema_``).
-    max_images : int, default 8
-        Most images per image field.
     """
 
-    def __init__(self, model: Any, max_images: int = 8):
+    def __init__(self, model: Any):
         self.model = model
-        self.form = PatientForm.of_model(model, max_images=max_images)
+        self.form = PatientForm.of_model(model)
         self.lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike, max_images: int = 8) -> Predictor:
+    def load(cls, model_dir: str | os.PathLike) -> Predictor:
         """Load a saved model folder (checked file by file; see :func:`~lnfusion.fusion.read_model`)."""
         from lnfusion.fusion import LateFusionClassifier
 
-        return cls(LateFusionClassifier.load(model_dir), max_images=max_images)
+        return cls(LateFusionClassifier.load(model_dir))
 
     # -- images ---------------------------------------------------------------------------
     def check_images(self, files: Mapping[str, Sequence[UploadedFile]]) -> dict[str, list[Path]]:

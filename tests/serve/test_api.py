@@ -52,6 +52,7 @@ def test_health_schema_and_openapi(client, predictor):
     assert health["status"] == "ok" and health["classes"] == list(predictor.model.classes_)
     schema = client.get("/api/schema").json()
     assert [f["name"] for f in schema["images"]] == ["bmode", "cdfi", "elasto"]
+    assert {f["max_images"] for f in schema["images"]} == {3}    # the server's limit
     declared = predictor.form.schema.descriptors
     for d in schema["descriptors"]:
         if declared[d["name"]].is_categorical:
