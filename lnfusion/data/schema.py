@@ -212,6 +212,10 @@ class CohortSchema(JsonConfig):
         by ``roi_margin`` times the box's width (left/right) and height
         (top/bottom), clamped to the image.  An explicit ROI box wins over the
         mask.  ``None``: masks never set the ROI (whole image unless a box is given).
+    positive_class : str or None
+        Two classes only: the class whose AUC, sensitivity and specificity the
+        evaluation reports (a two-class task has one ROC curve).  ``None``: the
+        first class of ``classes``.  See :attr:`positive`.
 
     Examples
     --------
@@ -230,6 +234,7 @@ class CohortSchema(JsonConfig):
     modalities: Mapping[str, Modality] = field(default_factory=lambda: dict(DEFAULT_MODALITIES))
     outcome_derived: tuple[str, ...] = ()
     roi_margin: float | None = DEFAULT_ROI_MARGIN
+    positive_class: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.classes, str) or not all(isinstance(c, str) and c for c in self.classes):
@@ -303,6 +308,20 @@ class CohortSchema(JsonConfig):
                 raise SchemaError(f"CohortSchema roi_margin must be a number >= 0 (a fraction of the "
                                   f"lesion box size) or None, got {margin!r}")
             _freeze(self, "roi_margin", float(margin))
+        if self.positive_class is not None:
+            if len(classes) != 2:
+                raise SchemaError(f"CohortSchema positive_class={self.positive_class!r}: a positive "
+                                  f"class applies to two-class tasks only; classes are {list(classes)}")
+            if self.positive_class not in classes:
+                raise SchemaError(f"CohortSchema positive_class {self.positive_class!r} is not one "
+                                  f"of the classes {list(classes)}")
+
+    @property
+    def positive(self) -> str | None:
+        """The positive class of a two-class task (declared, else the first class); None otherwise."""
+        if len(self.classes) != 2:
+            return None
+        return self.positive_class if self.positive_class is not None else self.classes[0]
 
     # -- derived ------------------------------------------------------------------------
     def roi_column(self, modality: str) -> str:

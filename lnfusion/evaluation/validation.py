@@ -114,7 +114,7 @@ class _ResamplingResult:
         return pd.DataFrame({
             self.split_name: s[self.split_name], "model": s["model"],
             "nodes": s["n"].map(lambda v: format_number(int(v))),
-            f"macro AUC ({ci})": [format_ci(*r) for r in zip(
+            f"{self.pooled.auc_label} ({ci})": [format_ci(*r) for r in zip(
                 s["macro_auc"], s["macro_auc_ci_low"], s["macro_auc_ci_high"])],
             "accuracy": s["accuracy"].map(format_number),
             "balanced accuracy": s["balanced_accuracy"].map(format_number),
@@ -336,6 +336,7 @@ def _evaluate_runs(cls: type, estimator: Any, cohort: Any, runs, pooled, *, spli
     y = np.asarray(cohort.y)
     groups = np.asarray(cohort.groups)
     mask = cohort.modality_mask() if hasattr(cohort, "modality_mask") else None
+    eval_kw = {**eval_kw, "positive_class": getattr(cohort, "positive_class", None)}
     split_results: dict[str, EvaluationResult] = {}
     pred_rows = []
     tested = np.zeros(len(cohort), dtype=bool)
