@@ -87,5 +87,9 @@ def command(model_dir: Path, manifest: Path, out: Path, json_path: Path | None, 
     except LnfusionError as exc:
         raise click.ClickException(str(exc)) from exc
     cols = ["model", "n", "macro_auc", "macro_auc_ci_low", "macro_auc_ci_high", "accuracy"]
-    click.echo(result.summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    table = result.summary[cols]
+    if result.positive_class is not None:  # two classes: one AUC, of the positive class
+        click.echo(f"Positive class: {result.positive_class}")
+        table = table.rename(columns=lambda c: c.replace("macro_auc", "auc"))
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     click.echo(f"Wrote {out}" + (f" and {json_path}" if json_path else ""))

@@ -69,7 +69,10 @@ def command(model_dir: Path, manifest: Path, out: Path, patients: str | None, im
     except LnfusionError as exc:
         raise click.ClickException(str(exc)) from exc
     ranking = bundle.modality_importance()["all"]
-    click.echo("Modality importance (mean |SHAP|, summed over classes):")
+    reported = bundle.modality.reported_outputs
+    click.echo("Modality importance (mean |SHAP|, "
+               + ("summed over classes):" if len(reported) > 1
+                  else f"positive class {reported[0]}):"))
     for branch, value in ranking.items():
         click.echo(f"  {branch:<12} {value:.4f}")
     descriptors = bundle.descriptor_importance()

@@ -124,11 +124,13 @@ class ExplanationBundle:
 
     # -- global summaries -----------------------------------------------------------------
     def descriptor_importance(self) -> pd.DataFrame | None:
-        """Mean ``|SHAP|`` per descriptor and class (``"all"`` = sum), most important first."""
+        """Mean ``|SHAP|`` per descriptor and class (``"all"`` = sum; two classes: the positive
+        class alone), most important first (:meth:`ShapExplanation.mean_abs`)."""
         return None if self.tabular is None else self.tabular.mean_abs()
 
     def modality_importance(self) -> pd.DataFrame:
-        """Mean ``|SHAP|`` per branch and class (``"all"`` = sum), most important first."""
+        """Mean ``|SHAP|`` per branch and class (``"all"`` = sum; two classes: the positive
+        class alone), most important first (:meth:`ShapExplanation.mean_abs`)."""
         return self.modality.mean_abs()
 
     def plot_descriptor_importance(self, **kwargs: Any) -> Figure:

@@ -70,6 +70,11 @@ class ShapExplanation:
     components : ShapExplanation or None
         The same attribution at a finer grain whose ``groups`` sum to these
         features (the stacking head: its design columns, summed per branch).
+    positive_output : str or None
+        Two outputs only (a two-class task): the positive class, the one output
+        the importance tables report (the other output's values are its mirror
+        image, ``-values``).  ``None``: the first output when the two outputs
+        mirror each other (see :attr:`reported_outputs`).
     """
 
     values: np.ndarray
@@ -84,6 +89,7 @@ class ShapExplanation:
     axes: tuple[str, str, str] = ("sample", "feature", "class")
     groups: tuple[str, ...] | None = None
     components: ShapExplanation | None = None
+    positive_output: str | None = None
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=float)
@@ -120,6 +126,10 @@ class ShapExplanation:
             problems.append(f"components {self.components.values.shape}")
         if len(self.axes) != 3:
             problems.append(f"axes {self.axes!r}")
+        if self.positive_output is not None and (
+                k != 2 or str(self.positive_output) not in self.output_names):
+            problems.append(f"positive_output {self.positive_output!r} (expected one of two "
+                            f"outputs {list(self.output_names)})")
         if problems:
             raise ShapShapeError(f"ShapExplanation: inconsistent shapes: values {values.shape}, "
                                  + ", ".join(problems))
@@ -134,6 +144,24 @@ class ShapExplanation:
     def unit(self) -> str:
         """The scale of the values for axis labels: ``"log-odds"``, ``"logit"`` or ``"probability"``."""
         return "log-odds" if self.output == "margin" else self.output
+
+    @property
+    def reported_outputs(self) -> tuple[str, ...]:
+        """The outputs the importance tables report.
+
+        Every output; for a two-class task -- two outputs with
+        :attr:`positive_output` set, or whose values are each other's negation,
+        as for every two-class model lnfusion explains -- the positive one
+        alone (:attr:`positive_output`, default the first), so that importance
+        is reported once rather than twice.
+        """
+        if self.positive_output is not None:
+            return (str(self.positive_output),)
+        v = self.values
+        if v.shape[2] == 2 and np.allclose(v[:, :, 0], -v[:, :, 1], rtol=1e-6,
+                                           atol=1e-9 * max(float(np.abs(v).max(initial=0.0)), 1.0)):
+            return (self.output_names[0],)
+        return self.output_names
 
     def output_values(self) -> np.ndarray:
         """Base value plus the sum over features: the explained output, ``(n_instances, n_outputs)``."""
@@ -161,23 +189,29 @@ class ShapExplanation:
             None if self.data is None else self.data.iloc[rows],
             None if self.display_data is None else self.display_data.iloc[rows],
             self.output, self.method, self.axes, self.groups,
-            None if self.components is None else self.components.subset(rows))
+            None if self.components is None else self.components.subset(rows),
+            self.positive_output)
 
     # -- tables ---------------------------------------------------------------------------
     def mean_abs(self) -> pd.DataFrame:
         """Global importance: mean ``|SHAP|`` per feature (rows) and output (columns).
 
         A column ``"all"`` holds the sum over outputs; rows are sorted by it,
-        most important first.
+        most important first.  With two outputs (a two-class task) the table has
+        the positive output alone (:attr:`reported_outputs`) and ``"all"`` equals
+        it: the other output's values are its mirror image, and summing both
+        would count every contribution twice.
         """
-        table = pd.DataFrame(np.abs(self.values).mean(axis=0), index=list(self.feature_names),
-                             columns=list(self.output_names))
+        outputs = [self.output_index(o) for o in self.reported_outputs]
+        table = pd.DataFrame(np.abs(self.values[:, :, outputs]).mean(axis=0),
+                             index=list(self.feature_names),
+                             columns=[self.output_names[c] for c in outputs])
         table["all"] = table.sum(axis=1)
         table.index.name = self.axes[1]
         return table.sort_values("all", ascending=False, kind="stable")
 
     def ranking(self, among: Sequence[str] | None = None) -> list[str]:
-        """Features from most to least important (mean ``|SHAP|`` summed over outputs).
+        """Features from most to least important (the ``"all"`` column of :meth:`mean_abs`).
 
         Parameters
         ----------
