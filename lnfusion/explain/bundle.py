@@ -210,6 +210,7 @@ class ExplanationBundle:
                 "selected_nodes": [self.node_ids[i] for i in self.selected],
                 "modality_shap": {"output": self.modality.output, "method": self.modality.method},
                 "modality_ranking": self.modality.ranking(),
+                "importance_classes": list(self.modality.reported_outputs),
                 "tabular_shap": None if self.tabular is None else {"output": self.tabular.output}}
         written.append(atomic_write_text(out / "explanation.json", json.dumps(meta, indent=2) + "\n"))
         if plots:

@@ -271,3 +271,30 @@ def test_binary_evaluation_matches_proc(case):
 
 def test_binary_golden_cases_are_present():
     assert {c["params"]["positive_class"] for c in BINARY_CASES} == {"malignant", "benign"}
+
+
+def test_cli_evaluate_prints_the_single_auc(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from lnfusion.cli import evaluate_cmd, main
+
+    cohort = _binary_cohort(positive="malignant")
+    manifest = cohort.table
+    for rel in manifest["bmode"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / rel)
+    manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    cohort.schema.save(tmp_path / "schema.json")
+    model = _SizeModel().fit(cohort)
+    monkeypatch.setattr(evaluate_cmd, "load_model", lambda d: model)
+    (tmp_path / "model").mkdir()
+    out = tmp_path / "report.md"
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "model"),
+                                       str(tmp_path / "manifest.csv"), "--out", str(out),
+                                       "--n-boot", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Positive class: malignant" in result.output
+    assert "auc_ci_low" in result.output and "macro_auc" not in result.output
+    text = out.read_text(encoding="utf-8")
+    assert "AUC of malignant" in text and "macro AUC" not in text
