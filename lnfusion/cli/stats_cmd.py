@@ -221,8 +221,9 @@ def command(manifest: str, by: str | None, schema_path: str | None, no_schema: b
             kinds = {k: [c for c in declared[k] if c not in named and c not in exclude]
                      + [c for c in explicit[k] if c not in exclude] for k in declared}
             infer = False
-            click.echo(f"Schema {schema_path}: {sum(map(len, kinds.values()))} variable(s) "
-                       f"({', '.join(c for v in kinds.values() for c in v)}); classes in the "
+            chosen = {c for v in kinds.values() for c in v}
+            click.echo(f"Schema {schema_path}: {len(chosen)} variable(s) "
+                       f"({', '.join(c for c in df.columns if c in chosen)}); classes in the "
                        f"declared order: {', '.join(map(str, class_order))}", err=True)
         else:
             by = by or "label"
