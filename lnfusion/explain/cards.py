@@ -103,7 +103,7 @@ def plot_contributions(explanation: ShapExplanation, instance: int, output: int 
     _signed_barh(ax, [label(f, v) for f, v in zip(table["feature"], table["value"])],
                  table["shap"].to_numpy(dtype=float),
                  title or f"{explanation.axes[1].capitalize()} contributions to {name}",
-                 f"SHAP ({explanation.unit})")
+                 f"SHAP ({explanation.reported_unit})")
     return ax.figure
 
 

@@ -150,18 +150,44 @@ class ShapExplanation:
         """The outputs the importance tables report.
 
         Every output; for a two-class task -- two outputs with
-        :attr:`positive_output` set, or whose values are each other's negation,
-        as for every two-class model lnfusion explains -- the positive one
+        :attr:`positive_output` set, two logits of a head, or two outputs whose
+        values are each other's negation (XGBoost's single margin as
+        ``[-phi, phi]``, two probabilities summing to one) -- the positive one
         alone (:attr:`positive_output`, default the first), so that importance
-        is reported once rather than twice.
+        is reported once rather than twice (see :meth:`reported_values`).
         """
         if self.positive_output is not None:
             return (str(self.positive_output),)
         v = self.values
-        if v.shape[2] == 2 and np.allclose(v[:, :, 0], -v[:, :, 1], rtol=1e-6,
-                                           atol=1e-9 * max(float(np.abs(v).max(initial=0.0)), 1.0)):
+        if v.shape[2] == 2 and (self.output == "logit" or np.allclose(
+                v[:, :, 0], -v[:, :, 1], rtol=1e-6,
+                atol=1e-9 * max(float(np.abs(v).max(initial=0.0)), 1.0))):
             return (self.output_names[0],)
         return self.output_names
+
+    @property
+    def reported_unit(self) -> str:
+        """The scale of :meth:`reported_values`: ``"log-odds"`` for a two-class logit head, else :attr:`unit`."""
+        if self.output == "logit" and len(self.reported_outputs) == 1 and len(self.output_names) == 2:
+            return "log-odds"
+        return self.unit
+
+    def reported_values(self) -> np.ndarray:
+        """The values the importance tables summarise, ``(n_instances, n_features, n_reported)``.
+
+        Every output's values; for a two-class task, one column for the positive
+        class (:attr:`reported_outputs`): its values for a margin (XGBoost: the
+        log-odds of the positive class) or a probability; for a head's softmax
+        logits, the values of the positive minus the other class's logit, i.e.
+        of the log-odds of the positive class -- two logits are defined only up
+        to a common shift, their difference is not (the shrunk stacking head's
+        two logits do not mirror each other).
+        """
+        outputs = [self.output_index(o) for o in self.reported_outputs]
+        if len(outputs) == 1 and len(self.output_names) == 2 and self.output == "logit":
+            pos = outputs[0]
+            return (self.values[:, :, pos] - self.values[:, :, 1 - pos])[:, :, None]
+        return self.values[:, :, outputs]
 
     def output_values(self) -> np.ndarray:
         """Base value plus the sum over features: the explained output, ``(n_instances, n_outputs)``."""
@@ -198,14 +224,14 @@ class ShapExplanation:
 
         A column ``"all"`` holds the sum over outputs; rows are sorted by it,
         most important first.  With two outputs (a two-class task) the table has
-        the positive output alone (:attr:`reported_outputs`) and ``"all"`` equals
-        it: the other output's values are its mirror image, and summing both
-        would count every contribution twice.
+        the positive class alone (:attr:`reported_outputs`, values as
+        :meth:`reported_values`: the log-odds of the positive class for a logit
+        head) and ``"all"`` equals it: the other output's values are its mirror
+        image, and summing both would count every contribution twice.
         """
-        outputs = [self.output_index(o) for o in self.reported_outputs]
-        table = pd.DataFrame(np.abs(self.values[:, :, outputs]).mean(axis=0),
+        table = pd.DataFrame(np.abs(self.reported_values()).mean(axis=0),
                              index=list(self.feature_names),
-                             columns=[self.output_names[c] for c in outputs])
+                             columns=list(self.reported_outputs))
         table["all"] = table.sum(axis=1)
         table.index.name = self.axes[1]
         return table.sort_values("all", ascending=False, kind="stable")
@@ -233,15 +259,21 @@ class ShapExplanation:
 
         Returns a DataFrame with columns ``feature``, ``value`` (the feature's
         value for that instance, as in ``display_data``; None without data) and
-        ``shap``, largest ``|shap|`` first unless ``sort=False``.
+        ``shap``, largest ``|shap|`` first unless ``sort=False``.  For a
+        two-class head's logits, ``shap`` is that of the log-odds of ``output``
+        (its logit minus the other's; see :meth:`reported_values`), in
+        :attr:`reported_unit`.
         """
         c = self.output_index(output)
+        shap_values = self.values[i, :, c]
+        if self.output == "logit" and len(self.output_names) == 2:
+            shap_values = shap_values - self.values[i, :, 1 - c]
         display = self.display_data if self.display_data is not None else self.data
         row = None if display is None else display.iloc[i]
         out = pd.DataFrame({"feature": list(self.feature_names),
                             "value": [None if row is None else row.iloc[j]
                                       for j in range(len(self.feature_names))],
-                            "shap": self.values[i, :, c]})
+                            "shap": shap_values})
         if not sort:
             return out
         order = np.argsort(-np.abs(out["shap"].to_numpy()), kind="stable")

@@ -94,7 +94,7 @@ def plot_importance(explanation: ShapExplanation, *, title: str | None = None, t
     feature, output = explanation.axes[1], explanation.axes[2]
     reported = explanation.reported_outputs
     xlabel = (f"mean |SHAP| ({explanation.unit}), stacked by {output}" if len(reported) > 1
-              else f"mean |SHAP| ({explanation.unit}) for {output} {reported[0]}")
+              else f"mean |SHAP| ({explanation.reported_unit}) for {output} {reported[0]}")
     return plot_importance_table(explanation.mean_abs(), title=title or f"{feature.capitalize()} importance",
                                  xlabel=xlabel, top=top, ax=ax)
 

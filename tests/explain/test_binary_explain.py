@@ -51,7 +51,7 @@ def test_clinical_branch_importance_is_reported_once(positive):
 
 
 def test_fusion_head_importance_is_reported_once():
-    from lnfusion.fusion.heads import MeanHead, StackingHead
+    from lnfusion.fusion.heads import MeanHead, ShrunkStackingHead, StackingHead
 
     rng = np.random.default_rng(2)
     n = 90
@@ -61,17 +61,47 @@ def test_fusion_head_importance_is_reported_once():
         p1 = 1 / (1 + np.exp(-(strength * (2 * y - 1) + rng.normal(0, 1, n))))
         Z[name] = np.column_stack([1 - p1, p1])
     Z["bmode"][::7] = np.nan                     # a missing modality
-    for head in (StackingHead(), MeanHead()):
+    for head in (StackingHead(), MeanHead(), ShrunkStackingHead()):
         head.fit(Z, y, classes=CLASSES)
         exp = head_shap(head, Z, positive_class="malignant")
         assert exp.positive_output == "malignant"
-        np.testing.assert_allclose(exp.values[:, :, 0], -exp.values[:, :, 1], atol=1e-9)
         table = exp.mean_abs()
         assert list(table.columns) == ["malignant", "all"]
-        np.testing.assert_allclose(table["all"], np.abs(exp.values[:, :, 1]).mean(axis=0)[
-            [exp.feature_names.index(b) for b in table.index]])
+        rows = [exp.feature_names.index(b) for b in table.index]
+        if exp.output == "logit":    # the log-odds of malignant: the two logits' difference
+            expected = np.abs(exp.values[:, :, 1] - exp.values[:, :, 0]).mean(axis=0)
+            assert exp.reported_unit == "log-odds"
+        else:                        # a probability
+            expected = np.abs(exp.values[:, :, 1]).mean(axis=0)
+        np.testing.assert_allclose(table["all"], expected[rows])
         assert exp.ranking()[0] == "bmode"
-        # without a declared positive class, the mirror outputs are still reported once
+        # without a declared positive class: the first class, reported once all the same
         default = head_shap(head, Z)
-        assert list(default.mean_abs().columns) == ["benign", "all"]
+        assert default.reported_outputs == ("benign",)
         np.testing.assert_allclose(default.mean_abs()["all"], table["all"])
+        # the log-odds / probability of benign is the mirror image: same importance
+        other = head_shap(head, Z, positive_class="benign")
+        assert list(other.mean_abs().columns) == ["benign", "all"]
+        np.testing.assert_allclose(other.mean_abs()["all"], table["all"])
+
+
+def test_card_contributions_of_a_two_class_logit_head_are_log_odds():
+    from lnfusion.explain.cards import plot_contributions
+    from lnfusion.fusion.heads import ShrunkStackingHead
+
+    rng = np.random.default_rng(4)
+    n = 60
+    y = (rng.random(n) < 0.5).astype(int)
+    p1 = 1 / (1 + np.exp(-(1.5 * (2 * y - 1) + rng.normal(0, 1, n))))
+    Z = {"bmode": np.column_stack([1 - p1, p1]), "tabular": np.column_stack([p1, 1 - p1])[::-1]}
+    head = ShrunkStackingHead().fit(Z, y, classes=CLASSES)
+    exp = head_shap(head, Z, positive_class="malignant")
+    table = exp.contributions(3, "malignant", sort=False)
+    np.testing.assert_allclose(table["shap"], exp.values[3, :, 1] - exp.values[3, :, 0])
+    # local accuracy on the log-odds: base difference plus the contributions
+    logits = exp.output_values()[3]
+    assert logits[1] - logits[0] == pytest.approx(
+        exp.base_values[1] - exp.base_values[0] + table["shap"].sum())
+    np.testing.assert_allclose(exp.contributions(3, "benign", sort=False)["shap"], -table["shap"])
+    fig = plot_contributions(exp, 3, "malignant")
+    assert fig.axes[0].get_xlabel() == "SHAP (log-odds)"
