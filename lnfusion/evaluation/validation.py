@@ -124,8 +124,11 @@ class _ResamplingResult:
 
     def _aggregate_table(self) -> pd.DataFrame:
         a = self.aggregate
+        metric = a["metric"]
+        if self.pooled.positive_class is not None:  # two classes: one AUC, not a macro average
+            metric = metric.replace("macro_auc", f"auc ({self.pooled.positive_class})")
         return pd.DataFrame({
-            "model": a["model"], "metric": a["metric"],
+            "model": a["model"], "metric": metric,
             "mean ± SD": [f"{format_number(m)} ± {format_number(s)}"
                           for m, s in zip(a["mean"], a["sd"])],
             "range": [format_range(lo, hi) for lo, hi in zip(a["min"], a["max"])],

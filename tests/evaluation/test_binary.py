@@ -237,6 +237,7 @@ def test_cross_validation_of_a_binary_cohort_reports_the_single_auc():
     assert set(cv.per_class["class"]) == {"malignant"}
     md = cv.to_markdown()
     assert "AUC of malignant" in md and "macro AUC" not in md
+    assert "| auc (malignant) |" in md and "macro_auc" not in md
 
 
 # ----------------------------------------------------------------------------- R (pROC)
