@@ -215,16 +215,20 @@ def command(manifest: str, by: str | None, schema_path: str | None, no_schema: b
         patient = patient_column
         if schema_path is not None and not no_schema:
             inputs.add(schema_path)
+            extra = [*named, by] if by is not None and by in df.columns else named
             df, label, declared, class_order, patient = _schema_frame(manifest, df, Path(schema_path),
-                                                                      named)
+                                                                      extra)
+            if by is not None and by != label:
+                class_order = None  # another grouping than the schema's classes
             by = by or label
-            kinds = {k: [c for c in declared[k] if c not in named and c not in exclude]
+            kinds = {k: [c for c in declared[k] if c not in named and c not in exclude and c != by]
                      + [c for c in explicit[k] if c not in exclude] for k in declared}
             infer = False
             chosen = {c for v in kinds.values() for c in v}
             click.echo(f"Schema {schema_path}: {len(chosen)} variable(s) "
-                       f"({', '.join(c for c in df.columns if c in chosen)}); classes in the "
-                       f"declared order: {', '.join(map(str, class_order))}", err=True)
+                       f"({', '.join(c for c in df.columns if c in chosen)})"
+                       + ("" if class_order is None else "; classes in the declared order: "
+                          + ", ".join(map(str, class_order))), err=True)
         else:
             by = by or "label"
             if no_infer and not named:

@@ -206,3 +206,11 @@ def test_per_patient_needs_a_patient_column(manifest):
     result = CliRunner().invoke(command, [str(manifest / "m.csv"), "--per", "patient",
                                           "--patient-column", "subject"])
     assert result.exit_code != 0 and "no patient column 'subject'" in result.output
+
+
+def test_schema_with_another_grouping_column(lesion_folder):
+    folder, _ = lesion_folder
+    result = CliRunner().invoke(command, [str(folder / "manifest.csv"), "--by", "margin"])
+    assert result.exit_code == 0, result.output
+    assert "irregular (n=" in result.output and "**margin," not in result.output
+    assert "**age," in result.output
