@@ -299,3 +299,9 @@ def test_cli_evaluate_prints_the_single_auc(tmp_path, monkeypatch):
     assert "auc_ci_low" in result.output and "macro_auc" not in result.output
     text = out.read_text(encoding="utf-8")
     assert "AUC of malignant" in text and "macro AUC" not in text
+
+
+def test_binary_calibration_plot_has_the_positive_class_panel(report):
+    fig = report.plot_calibration()
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["top label", "malignant (positive class)"]
