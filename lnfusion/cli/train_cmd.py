@@ -27,10 +27,14 @@ def split_table(cohort: Any, parts: dict[str, Any]) -> Any:
 
 
 def absolute_manifest(cohort: Any) -> Any:
-    """The cohort's manifest with absolute image paths (usable from any folder)."""
+    """The cohort's manifest with absolute image and lesion-mask paths (usable from any folder)."""
     table = cohort.table
     for m in cohort.modalities:
         table[m] = [";".join(paths) for paths in cohort.images(m)]
+        mask_col = cohort.schema.mask_column(m)
+        if mask_col in table.columns:
+            table[mask_col] = [";".join(p or "" for p in paths) if any(paths) else ""
+                               for paths in cohort.masks(m)]
     return table
 
 
