@@ -147,3 +147,22 @@ def test_progress_in_a_log_is_one_line_per_branch_fit_with_elapsed_and_remaining
     assert "\r" not in result.output  # no progress bar redraws in a log
     quiet = CliRunner().invoke(main, ["train", str(_config(study)), "--overwrite", "--quiet"])
     assert quiet.exit_code == 0 and "branch fit" not in quiet.output
+
+
+def test_test_manifest_keeps_mask_paths_usable_from_anywhere(tmp_path):
+    """``test_manifest.csv`` is read from the run folder: image and mask paths are absolute."""
+    from lnfusion.cli.train_cmd import absolute_manifest
+    from lnfusion.data import Cohort, CohortSchema, Modality
+    from lnfusion.datasets import LESION_CLASSES, make_lesion_cohort
+
+    manifest = make_lesion_cohort(tmp_path / "c", n_patients=8, image_size=32)
+    schema = CohortSchema(classes=LESION_CLASSES, node="lesion_id", site="hospital",
+                          modalities={"bmode": Modality(colour=False)})
+    cohort = Cohort.from_manifest(manifest, schema=schema)
+    table = absolute_manifest(cohort.subset([0, 1, 2]))
+    for col in ("bmode", "bmode_mask"):
+        assert all(Path(p).is_absolute() and Path(p).is_file() for p in table[col])
+    (tmp_path / "elsewhere").mkdir()
+    table.to_csv(tmp_path / "elsewhere" / "test.csv", index=False)
+    again = Cohort.from_manifest(tmp_path / "elsewhere" / "test.csv", schema=schema)
+    assert again.masks("bmode") == cohort.subset([0, 1, 2]).masks("bmode")
