@@ -59,7 +59,7 @@ def _split_kind(data: Any) -> str:
               default=None, metavar="FILE",
               help="File of test patient ids (one per line, or a CSV whose first column holds "
                    "them); every other patient trains. Replaces data.test_size.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=click.IntRange(min=1), default=None, metavar="N",
               help="CPU threads per branch fit (model.n_threads). Default: the cores available "
                    "to this process divided by model.n_jobs.")
 @click.option("--quiet", is_flag=True,
@@ -79,8 +79,8 @@ def command(config: Path, overwrite: bool, split_column: str | None, test_patien
     (out-of-fold stacking inside them), and writes to ``output``:
     ``model/`` (the saved model), ``train_config.json`` (validated settings),
     ``train_config.yaml`` (the file as given), ``split.csv`` (every lesion's
-    part) and ``test_manifest.csv`` (the held-out lesions, absolute image
-    paths) for ``lnfusion evaluate``.  Options given here override the file.
+    part) and ``test_manifest.csv`` (the held-out lesions, absolute image and
+    mask paths) for ``lnfusion evaluate``.  Options given here override the file.
     See docs/modelling.md for the keys.
     """
     import dataclasses
