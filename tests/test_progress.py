@@ -79,9 +79,9 @@ def test_image_branch_writes_one_timed_line_per_epoch_to_a_log(tmp_path, capsys,
     ImageBranchClassifier("bmode", backbone="test_resnet", image_size=16, epochs=2, batch_size=8,
                           val_size=0.0, augment=False, progress=True).fit(cohort)
     err = capsys.readouterr().err
-    epochs = [ln for ln in err.splitlines() if ln.startswith("epoch ")]
+    epochs = [ln for ln in err.splitlines() if ln.startswith("bmode epoch ")]
     assert len(epochs) == 2, err
     for k, line in enumerate(epochs, 1):
-        assert re.fullmatch(LINE.format(desc="epoch", k=k, n=2), line), line
+        assert re.fullmatch(LINE.format(desc="bmode epoch", k=k, n=2), line), line
         assert "train_loss" in line
     assert "\r" not in err  # no bars in a log

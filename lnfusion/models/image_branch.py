@@ -418,7 +418,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             model, train, val, config, mean=data_config["mean"], std=data_config["std"],
             colour=colour, class_weight=self._class_weights(train.labels, len(classes)),
             device=self.device, checkpoint_dir=self.checkpoint_dir, resume=self.resume,
-            callbacks=callbacks, n_classes=len(classes),
+            callbacks=callbacks, n_classes=len(classes), label=self.modality,
             fingerprint_extra=(self.backbone, str(self.pretrained), self.drop_rate, self.class_weight))
         self.model_ = model
         self.history_ = pd.DataFrame(result.history)

@@ -310,7 +310,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
                 objective: Objective | None = None, device: str = "auto",
                 checkpoint_dir: str | Path | None = None, resume: bool = False,
                 callbacks: Sequence[Callable[[EpochInfo], None]] = (), fingerprint_extra: Any = None,
-                n_classes: int | None = None) -> TrainResult:
+                n_classes: int | None = None, label: str = "") -> TrainResult:
     """Train ``model`` in place; on return it holds the best epoch's weights.
 
     Parameters
@@ -347,6 +347,8 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
         Extra settings (repr'd) that must match for ``resume``.
     n_classes : int, optional
         Number of classes for validation metrics (default: model output size).
+    label : str, optional
+        Names the run in its progress lines (``"bmode epoch 3/30: ..."``).
 
     Returns
     -------
@@ -413,7 +415,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
 
         epoch = start_epoch
         mode = progress_mode(config.progress)
-        log = ProgressLog(config.epochs, "epoch", start=start_epoch)
+        log = ProgressLog(config.epochs, f"{label} epoch" if label else "epoch", start=start_epoch)
         while not complete and epoch < config.epochs:
             t0 = time.perf_counter()
             model.train()

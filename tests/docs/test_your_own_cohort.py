@@ -65,7 +65,7 @@ def test_every_command_of_the_page_runs(tmp_path):
     table1 = (tmp_path / "table1.md").read_text(encoding="utf-8")
     assert "orientation" in table1 and "bmode_mask" not in table1.split("Left out")[0]
     # training log: not a terminal, so timed lines instead of bars
-    assert re.search(r"^epoch 1/1: train_loss .*; elapsed \d+:\d\d, remaining ~\d+:\d\d$", log,
+    assert re.search(r"^bmode epoch 1/1: train_loss .*; elapsed \d+:\d\d, remaining ~\d+:\d\d$", log,
                      flags=re.M)
     fits = re.findall(r"^branch fit (\d+)/8: (bmode|tabular), (fold\d|all); elapsed", log, flags=re.M)
     assert [int(f[0]) for f in fits] == list(range(1, 9))
