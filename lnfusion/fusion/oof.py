@@ -138,9 +138,9 @@ def _fit_task(name: str, branch: Any, cohort: Any, y: np.ndarray, train: np.ndar
     model.fit(cohort.subset(train), y[train])
     if shared is not None:
         model.set_params(checkpoint_dir=shared)  # the fitted branch keeps the settings it was given
-    if share_cores:
-        model.set_params(n_threads=None)
     if test is None:
+        if share_cores:
+            model.set_params(n_threads=None)
         return model, None, None
     proba, emb = branch_outputs(name, model, cohort.subset(test), n_classes, embed)
     return None, proba, emb
