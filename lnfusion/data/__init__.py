@@ -14,7 +14,14 @@ from lnfusion.data.cohort import (
     ValidationReport,
     validate_manifest,
 )
-from lnfusion.data.imageio import ImageSize, image_size, read_image
+from lnfusion.data.imageio import (
+    ImageGeometry,
+    ImageSize,
+    frame_ref,
+    image_geometry,
+    image_size,
+    read_image,
+)
 from lnfusion.data.layouts import (
     UnpairedReport,
     load_busi,
@@ -52,6 +59,7 @@ __all__ = [
     "CohortSummary",
     "Descriptor",
     "ImageDataset",
+    "ImageGeometry",
     "ImageSize",
     "ImageTransform",
     "Modality",
@@ -64,6 +72,8 @@ __all__ = [
     "add_mask_measurements",
     "build_transform",
     "file_sha256",
+    "frame_ref",
+    "image_geometry",
     "image_size",
     "leave_one_site_out",
     "load_breast_lesions",

@@ -44,6 +44,12 @@ ROI_SUFFIX = "_roi"
 #: Suffix of the optional lesion-mask column of a modality (``bmode_mask`` for ``bmode``).
 MASK_SUFFIX = "_mask"
 
+#: Named frame policies of a modality (besides a frame index): see :class:`Modality`.
+FRAME_POLICIES: tuple[str, ...] = ("middle", "first", "all")
+
+#: Default cap on the frames one multi-frame file gives with ``frame="all"``.
+DEFAULT_MAX_FRAMES = 16
+
 #: Default margin around a mask's lesion box, as a fraction of the box's width / height.
 DEFAULT_ROI_MARGIN = 0.1
 
@@ -127,14 +133,36 @@ class Modality(JsonConfig):
         False for greyscale modalities such as B-mode.
     description : str, optional
         Free text shown in summaries.
+    frame : {"middle", "first", "all"} or int
+        Which frame of a multi-frame (cine) DICOM file is an image of the node:
+        ``"middle"`` (default) the middle frame, ``"first"`` the first, an int
+        ``k`` frame ``k`` (0-based; a file with fewer frames is an error), and
+        ``"all"`` every frame, each an image of the node (at most
+        ``max_frames``, evenly spaced).  Single-frame files are unaffected.
+        Validation, training, prediction and explanations all apply it, through
+        :func:`lnfusion.data.decode.modality_images`.
+    max_frames : int
+        With ``frame="all"``, the most frames taken from one file.
     """
 
     colour: bool = False
     description: str = ""
+    frame: str | int = "middle"
+    max_frames: int = DEFAULT_MAX_FRAMES
 
     def __post_init__(self) -> None:
         if not isinstance(self.colour, bool):
             raise SchemaError(f"Modality colour must be True or False, got {self.colour!r}")
+        frame = self.frame
+        if isinstance(frame, bool) or not (frame in FRAME_POLICIES or
+                                           (isinstance(frame, numbers.Integral) and frame >= 0)):
+            raise SchemaError(f"Modality frame must be one of {list(FRAME_POLICIES)} or a frame index "
+                              f">= 0, got {frame!r}")
+        if isinstance(frame, numbers.Integral):
+            _freeze(self, "frame", int(frame))
+        if isinstance(self.max_frames, bool) or not isinstance(self.max_frames, numbers.Integral) \
+                or self.max_frames < 1:
+            raise SchemaError(f"Modality max_frames must be an integer >= 1, got {self.max_frames!r}")
 
 
 #: Default modalities: B-mode (greyscale), colour Doppler and elastography (colour).

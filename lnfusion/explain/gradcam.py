@@ -122,6 +122,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+    from lnfusion.data.decode import modality_images
     from lnfusion.data.imageio import image_size as read_size
     from lnfusion.models.encoders import cam_target_layer
     from lnfusion.models.image_branch import decode_images
@@ -137,7 +138,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
     classes_of_row = dict(zip(rows.tolist(), _targets(branch, cohort, rows, target).tolist()))
     sub = cohort.subset(rows)
     decoded = decode_images(sub, modality, branch.image_size, in_chans=branch.in_chans_)
-    paths, rois = sub.images(modality), sub.rois(modality)
+    paths, rois, _ = modality_images(sub, modality)  # the images decode_images decoded, in order
     model = branch.model_
     layer, reshape = cam_target_layer(model)
     device = next(model.parameters()).device
@@ -160,7 +161,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
                 for i, k, m in zip(range(start, stop), ks, maps):
                     node = int(decoded.node[i])
                     j = int(image_of[i])
-                    path, roi = paths[node][j], rois[node][j]
+                    path, roi = paths[i], rois[i]
                     size = read_size(path)
                     results.append(GradCamResult(
                         row=int(rows[node]), image_index=j, image_path=str(path), modality=modality,
