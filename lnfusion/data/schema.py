@@ -196,6 +196,14 @@ def check_model_inputs(columns: Any, outcome_derived: Any, where: str = "model i
             "input; using it would leak the label. Drop it from the requested descriptors")
 
 
+def _check_site_descriptor(column: str, descriptor: Descriptor) -> None:
+    """The site column declared as a descriptor too: allowed when it is categorical."""
+    if descriptor.kind != "categorical":
+        raise SchemaError(f"column {column!r} is the site column and is declared as a "
+                          f"{descriptor.kind} descriptor; a site used as a model input must be a "
+                          "categorical descriptor whose levels are the site names")
+
+
 def _check_name(value: Any, what: str, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -219,7 +227,15 @@ class CohortSchema(JsonConfig):
     label : str
         Column of class names.
     site : str or None
-        Column of the hospital / site.  Used when the manifest has it.
+        Column of the hospital / site (or scanner).  Used when the manifest has
+        it, for per-site counts and site-held-out validation.  By default the
+        site is not a model input; declare the same column among
+        ``descriptors`` as a ``categorical`` descriptor (levels: the site names)
+        to make it one.  The site is a confounder (case mix, scanners and
+        prevalence differ between sites), so a model that uses it may learn the
+        site's prevalence rather than the lesion; and in site-held-out
+        validation the held-out site is a level the model never saw.  See
+        ``docs/manifest.md``.
     descriptors : mapping of str to Descriptor
         Descriptor columns (each must be in the manifest).
     modalities : mapping of str to Modality
@@ -307,6 +323,11 @@ class CohortSchema(JsonConfig):
                 used.setdefault(col, role)
         for kind, names in (("descriptor", descriptors), ("modality", modalities)):
             for col in names:
+                if kind == "descriptor" and col == self.site and col not in (
+                        self.patient, self.node, self.label):
+                    _check_site_descriptor(col, descriptors[col])
+                    used[col] = "site and descriptor"
+                    continue
                 if col in used:
                     raise SchemaError(f"column {col!r} is used both as {used[col]} and as {kind}; "
                                       "expected each column to have one role")

@@ -39,6 +39,7 @@ from lnfusion.formatting import (
     table_to_json,
 )
 from lnfusion.io import atomic_write_text
+from lnfusion.progress import progress_iter
 
 __all__ = ["CrossValidationResult", "SiteValidationResult", "cross_validate", "validate_by_site"]
 
@@ -304,12 +305,8 @@ def _run_splits(estimator: Any, cohort: Any, splits: Iterable[tuple[str, np.ndar
     pooled: dict[str, np.ndarray] = {}
     seen_test = np.zeros(n, dtype=int)
     runs = []
-    items = list(splits)
-    iterator: Iterable = items
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(items, desc=f"{split_name}s", unit=split_name)
+    iterator = progress_iter(list(splits), split_name, progress, unit=split_name,
+                             describe=lambda item: str(item[0]))
     for label, train, test in iterator:
         train, test = np.asarray(train, dtype=int), np.asarray(test, dtype=int)
         _check_disjoint(groups, train, test, f"{split_name} {label}")
