@@ -48,4 +48,11 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lnfusion")
 def main() -> None:
-    """lnfusion: multimodal ultrasound diagnosis of enlarged cervical lymph nodes."""
+    """lnfusion: multimodal ultrasound classification of lesions.
+
+    Any class set (two classes or more), any number of imaging modalities,
+    with or without clinical descriptors.  A node is one lesion (a lymph node,
+    a breast mass, a thyroid nodule); a patient may have several.  Enlarged
+    cervical lymph nodes (metastatic / lymphoma / benign) are the worked
+    example and the demo.  Your own cohort: docs/your_own_cohort.md.
+    """
