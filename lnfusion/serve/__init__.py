@@ -3,7 +3,7 @@
 :func:`create_app` wraps a fitted :class:`~lnfusion.fusion.LateFusionClassifier`
 in an ASGI application (FastAPI; ``pip install 'lnfusion[serve]'``): a page
 with the patient form generated from the model's schema, where a clinician
-uploads one lymph node's images and descriptors and reads the fused and
+uploads one lesion's (node's) images and descriptors and reads the fused and
 per-branch probabilities with their explanation (modality contributions,
 descriptor SHAP, Grad-CAM per image, the explanation card), and a JSON API
 (``GET /api/schema``, ``POST /api/predict``, ``GET /healthz``).  See

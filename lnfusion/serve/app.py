@@ -62,7 +62,7 @@ class ServeSettings:
 
     limits: UploadLimits = UploadLimits()
     upload_dir: str | os.PathLike | None = None
-    title: str = "lnfusion: lymph node diagnosis"
+    title: str = "lnfusion: lesion classification"
 
 
 def _openapi_form(spec: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def create_app(model: Any, settings: "ServeSettings | None" = None) -> "FastAPI"
 
     # docs_url=None: Swagger UI would load from a CDN; /docs is rendered here instead
     app = FastAPI(title="lnfusion serve", version=__version__, docs_url=None, redoc_url=None,
-                  description="Fused prediction and explanation of one patient's lymph node by a "
+                  description="Fused prediction and explanation of one lesion (node) by a "
                               "saved lnfusion model. Research software, not a medical device.")
     app.state.predictor = predictor
     app.state.settings = settings

@@ -223,7 +223,7 @@ def render_page(spec: dict[str, Any], *, title: str = "lnfusion", max_file_mb: f
         "<link rel='icon' href='data:,'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{html.escape(title)}</h1><p>Classes: "
-        f"{html.escape(', '.join(spec['classes']))}. Upload one lymph node's images and "
+        f"{html.escape(', '.join(spec['classes']))}. Upload one lesion's images and "
         "descriptors; nothing is kept after the answer.</p></header><main>",
         "<form id='patient' enctype='multipart/form-data' autocomplete='off'>",
     ]
