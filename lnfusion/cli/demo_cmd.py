@@ -305,3 +305,7 @@ def command(out: str, preset: str, seed: int, n_jobs: int | None, overwrite: boo
     click.echo("Outputs:")
     for name, path in run.outputs.items():
         click.echo(f"  {name}: {path}")
+    if "model" in run.outputs:
+        click.echo("")
+        click.echo(f"Serve the model as a local web page: lnfusion serve {run.outputs['model']}")
+        click.echo("  (then open http://127.0.0.1:8000/; needs pip install 'lnfusion[serve]')")

@@ -44,6 +44,9 @@ from lnfusion.data.splits import (
     PatientSplit,
     PatientStratifiedKFold,
     leave_one_site_out,
+    read_patient_ids,
+    split_from_column,
+    split_from_test_patients,
     split_patients,
 )
 from lnfusion.lazy import lazy_exports
@@ -89,6 +92,9 @@ __all__ = [
     "shape_measurements",
     "split_patients",
     "validate_manifest",
+    "split_from_column",
+    "split_from_test_patients",
+    "read_patient_ids",
 ]
 
 # Names whose modules import torch: loaded on first access (PEP 562).

@@ -309,6 +309,11 @@ class Cohort:
         return self._schema.classes
 
     @property
+    def positive_class(self) -> str | None:
+        """The positive class of a two-class cohort (the schema's, else the first class); None otherwise."""
+        return self._schema.positive
+
+    @property
     def is_labelled(self) -> bool:
         """True when the cohort was read with labels (see ``labelled`` in :meth:`from_manifest`)."""
         return self._y is not None

@@ -22,6 +22,7 @@ from lnfusion.data.frames import file_images
 from lnfusion.data.imageio import read_image
 from lnfusion.data.manifest import Roi
 from lnfusion.exceptions import DataError
+from lnfusion.progress import progress_mode
 
 __all__ = ["decode_uint8", "modality_images"]
 
@@ -138,7 +139,8 @@ def decode_uint8(images: Sequence[str | os.PathLike | np.ndarray],
     out = np.empty((len(ds), in_chans, image_size, image_size), dtype=np.uint8)
     loader = DataLoader(ds, batch_size=32, shuffle=False, num_workers=num_workers)
     start = 0
-    for x in tqdm(loader, desc=desc, disable=not progress, leave=False, unit="batch"):
+    for x in tqdm(loader, desc=desc, disable=progress_mode(progress) != "bar", leave=False,
+                  unit="batch"):
         out[start:start + len(x)] = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
         start += len(x)
     return out

@@ -405,7 +405,7 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
         table[schema.node] = [v or "" for v in nodes]
     if labelled:
         table[schema.label] = labels
-    if has_site:
+    if has_site and schema.site not in schema.descriptors:  # a site descriptor stays categorical
         table[schema.site] = sites
     return ParsedManifest(
         table=table, schema=schema, root=root, source=source, y=y,

@@ -125,11 +125,13 @@ class ExplanationBundle:
 
     # -- global summaries -----------------------------------------------------------------
     def descriptor_importance(self) -> pd.DataFrame | None:
-        """Mean ``|SHAP|`` per descriptor and class (``"all"`` = sum), most important first."""
+        """Mean ``|SHAP|`` per descriptor and class (``"all"`` = sum; two classes: the positive
+        class alone), most important first (:meth:`ShapExplanation.mean_abs`)."""
         return None if self.tabular is None else self.tabular.mean_abs()
 
     def modality_importance(self) -> pd.DataFrame:
-        """Mean ``|SHAP|`` per branch and class (``"all"`` = sum), most important first."""
+        """Mean ``|SHAP|`` per branch and class (``"all"`` = sum; two classes: the positive
+        class alone), most important first (:meth:`ShapExplanation.mean_abs`)."""
         return self.modality.mean_abs()
 
     def plot_descriptor_importance(self, **kwargs: Any) -> Figure:
@@ -209,6 +211,7 @@ class ExplanationBundle:
                 "selected_nodes": [self.node_ids[i] for i in self.selected],
                 "modality_shap": {"output": self.modality.output, "method": self.modality.method},
                 "modality_ranking": self.modality.ranking(),
+                "importance_classes": list(self.modality.reported_outputs),
                 "tabular_shap": None if self.tabular is None else {"output": self.tabular.output}}
         written.append(atomic_write_text(out / "explanation.json", json.dumps(meta, indent=2) + "\n"))
         if plots:

@@ -146,7 +146,7 @@ def _ray_init(ray: Any, spec: ExecutorSpec) -> None:
 def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], labels: Sequence[str], *,
               shared: tuple = (), executor: Any = None, n_jobs: int | None = 1,
               uses_gpu: Sequence[bool] | None = None, progress: bool = False,
-              desc: str = "fitting branches") -> list[Any]:
+              desc: str = "branch fit") -> list[Any]:
     """``[fn(*shared, *task) for task in tasks]``, run by ``executor``, in task order.
 
     Parameters
@@ -167,9 +167,10 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], labels: Sequence[s
     uses_gpu : sequence of bool, optional
         Per task: whether it may use a GPU (Ray reserves ``num_gpus`` for it).
     progress : bool
-        Show progress.
+        Show progress (:func:`lnfusion.progress.progress_iter` in order; joblib's
+        lines for ``"processes"``).
     desc : str
-        Progress-bar label.
+        Progress label.
 
     Returns
     -------
@@ -194,10 +195,10 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], labels: Sequence[s
 
         return Parallel(n_jobs=n_jobs, verbose=5 if progress else 0)(
             delayed(fn)(*shared, *task) for task in tasks)
-    from tqdm.auto import tqdm
+    from lnfusion.progress import progress_iter
 
-    return [fn(*shared, *task) for task in tqdm(tasks, desc=desc, unit="fit", disable=not progress,
-                                                 leave=False)]
+    return [fn(*shared, *task) for task, _ in progress_iter(list(zip(tasks, labels)), desc, progress,
+                                                            unit="fit", describe=lambda item: item[1])]
 
 
 def _run_ray(fn: Callable[..., Any], tasks: Sequence[tuple], labels: Sequence[str], shared: tuple,

@@ -19,6 +19,7 @@ from lnfusion.exceptions import DataError, LnfusionError, ParameterError, check_
 from lnfusion.fusion.heads import HEADS, FusionHead, available_rows, make_head
 from lnfusion.fusion.oof import OutOfFold, branch_outputs, cross_fit, inner_splits
 from lnfusion.fusion.persistence import read_model, save_model
+from lnfusion.models.hardware import check_threads
 
 __all__ = ["LateFusionClassifier", "TABULAR_BRANCH", "TABULAR_NAMES", "load_model"]
 
@@ -41,8 +42,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         (key ``"default"`` for the modalities not listed).
     image_params : dict, optional
         Keyword arguments for every ``ImageBranchClassifier`` (``image_size``,
-        ``epochs``, ``pretrained``, ...).  ``random_state`` and ``progress``
-        default to this model's.
+        ``epochs``, ``pretrained``, ...).  ``random_state``, ``progress`` and
+        ``n_threads`` default to this model's.
     branches : list of (str, estimator) pairs or dict, optional
         Explicit unfitted branches (name -> estimator following the branch
         contract), as scikit-learn's ``StackingClassifier(estimators=...)``.
@@ -77,6 +78,13 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         the Ray cluster ``address``, ``num_cpus`` / ``num_gpus`` per fit,
         ``max_retries``).  None: ``"sequential"``, or ``"processes"`` when
         ``n_jobs`` is not 1.  The fitted model does not depend on it.
+    n_threads : int or None, default None
+        CPU threads of each branch fit (torch's for image branches, XGBoost's
+        for the clinical branch), given to every branch that does not set its
+        own.  None: the cores available to the process (its CPU affinity,
+        capped by ``OMP_NUM_THREADS``) divided by the number of parallel fits
+        (``n_jobs``), so parallel fits never ask for more threads than there
+        are cores; on Ray, the ``num_cpus`` each fit reserves.
     progress : bool, default True
         Show progress bars.
 
@@ -120,7 +128,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     applied); from then on ``branches`` decides.  Precedence, highest first:
     ``branches``; for an image branch, ``modality`` and ``backbone`` from
     ``modalities``/``backbone``, then ``image_params``, then ``random_state``
-    and ``progress`` inherited from this model.
+    ``progress`` and ``n_threads`` inherited from this model.
 
     **Validation.**  The constructor only stores; ``fit`` (and ``lnfusion
     train``, before reading any data) checks every parameter, the branches'
@@ -145,7 +153,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                  random_state: int | None = 0,
                  n_jobs: int | None = 1,
                  executor: str | Mapping[str, Any] | None = None,
-                 progress: bool = True):
+                 progress: bool = True,
+                 n_threads: int | None = None):
         self.modalities = modalities
         self.backbone = backbone
         self.image_params = image_params
@@ -158,6 +167,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.executor = executor
         self.progress = progress
+        self.n_threads = n_threads
 
     # -- parameters -----------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -258,7 +268,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             return clone(tab)
         if (isinstance(tab, str) and tab in TABULAR_NAMES) or (
                 not isinstance(tab, str) and hasattr(tab, "fit") and hasattr(tab, "predict_proba")):
-            return TabularClassifier(estimator=tab, random_state=self.random_state)
+            return TabularClassifier(estimator=tab, random_state=self.random_state,
+                                     n_threads=self.n_threads)
         raise ParameterError("tabular", tab, f"one of {list(TABULAR_NAMES)}, a classifier instance "
                              "or None", type(self).__name__)
 
@@ -315,7 +326,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                                      f"parameters; {bad} are not among {sorted(accepted)} "
                                      "(modality and backbone are set by modalities and backbone)",
                                      owner)
-            inherited = {"random_state": self.random_state, "progress": self.progress}
+            inherited = {"random_state": self.random_state, "progress": self.progress,
+                         "n_threads": self.n_threads}
             for m in modalities:
                 settings = {**inherited, **params}
                 out.append((m, ImageBranchClassifier(m, backbone=self._backbone_for(m), **settings)))
@@ -362,6 +374,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError("executor", self.executor, expected, owner) from None
         if not isinstance(self.progress, (bool, np.bool_)):
             raise ParameterError("progress", self.progress, "True or False", owner)
+        check_threads(self.n_threads, owner)
         for name, est in self.named_branches():
             # lnfusion's branches validate themselves; scikit-learn's own
             # BaseEstimator._validate_params is left to the branch's fit

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.base import clone
 
 from lnfusion.exceptions import DataError
+from lnfusion.models.hardware import default_threads
 
 __all__ = ["OutOfFold", "inner_splits", "branch_outputs", "cross_fit"]
 
@@ -125,15 +126,21 @@ def branch_outputs(name: str, branch: Any, cohort: Any, n_classes: int,
 
 
 def _fit_task(cohort: Any, y: np.ndarray, name: str, branch: Any, train: np.ndarray,
-              test: np.ndarray | None, n_classes: int, embed: bool, part: str = "all"):
+              test: np.ndarray | None, n_classes: int, embed: bool, part: str = "all",
+              threads: int | None = None):
     model = clone(branch)
     shared = _checkpoint_dir(model)
     if shared is not None:
         model.set_params(checkpoint_dir=os.path.join(os.fspath(shared), name, part))
+    share_cores = threads is not None and _leaves_threads_unset(model)
+    if share_cores:
+        model.set_params(n_threads=threads)
     model.fit(cohort.subset(train), y[train])
     if shared is not None:
         model.set_params(checkpoint_dir=shared)  # the fitted branch keeps the settings it was given
     if test is None:
+        if share_cores:
+            model.set_params(n_threads=None)
         return model, None, None
     proba, emb = branch_outputs(name, model, cohort.subset(test), n_classes, embed)
     return None, proba, emb
@@ -143,6 +150,13 @@ def _uses_gpu(model: Any) -> bool:
     """Whether a branch may train on a GPU (it has a ``device`` parameter: the image branch)."""
     get_params = getattr(model, "get_params", None)
     return get_params is not None and "device" in get_params(deep=False)
+
+
+def _leaves_threads_unset(model: Any) -> bool:
+    """True when the estimator has an ``n_threads`` parameter left at None (its default)."""
+    get_params = getattr(model, "get_params", None)
+    params = {} if get_params is None else get_params(deep=False)
+    return "n_threads" in params and params["n_threads"] is None
 
 
 def _checkpoint_dir(model: Any) -> Any:
@@ -174,9 +188,13 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
         Also collect out-of-fold embeddings (for the MLP head).
     n_jobs : int or None
         Parallel tasks of the ``"processes"`` executor (joblib); with the
-        default executor, 1 runs them in order in this process.
+        default executor, 1 runs them in order in this process.  A branch whose
+        ``n_threads`` is None fits with its share of the cores
+        (:func:`lnfusion.models.hardware.default_threads` of the parallel fits;
+        on Ray, the ``num_cpus`` each task reserves).
     progress : bool
-        Show a tqdm progress bar (on stderr).
+        Show progress on stderr: a bar on a terminal, else one line per fit
+        with the elapsed and remaining time (:mod:`lnfusion.progress`).
     refit : bool, default True
         Also fit every branch on all of ``cohort``.  False skips these fits
         (e.g. to get out-of-fold outputs for other ``splits`` when the refit
@@ -204,12 +222,18 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     if not tasks:
         raise DataError("cross_fit: nothing to fit (no splits and refit=False)")
 
-    from lnfusion.fusion.executors import run_tasks
+    from lnfusion.fusion.executors import resolve_executor, run_tasks
 
-    jobs = [(b, branches[b], train, test, n_classes, embed, part) for b, train, test, part in tasks]
+    spec = resolve_executor(executor, n_jobs)
+    if spec.kind == "ray":   # each task's share of the cores is what it reserves
+        threads = max(1, int(spec.num_cpus))
+    else:
+        threads = default_threads(n_jobs if spec.kind == "processes" else 1)
+    jobs = [(b, branches[b], train, test, n_classes, embed, part, threads)
+            for b, train, test, part in tasks]
     labels = [f"branch {b!r}, " + ("refit on all nodes" if part == "all" else f"inner {part}")
               for b, _, _, part in tasks]
-    results = run_tasks(_fit_task, jobs, labels, shared=(cohort, y), executor=executor,
+    results = run_tasks(_fit_task, jobs, labels, shared=(cohort, y), executor=spec,
                         n_jobs=n_jobs, uses_gpu=[_uses_gpu(branches[b]) for b, *_ in tasks],
                         progress=progress)
 
