@@ -96,17 +96,12 @@ def test_ray_retries_a_failed_task_and_names_one_that_fails_for_good(ray_cluster
 
 def test_fit_plan_on_ray_equals_sequential_and_processes(ray_cluster, demo_small, tmp_path):
     """Same OOF predictions and same refit branches, bit for bit (one thread per fit)."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from lnfusion.fusion import LateFusionClassifier
 
     params = dict(modalities=["bmode"], backbone="test_resnet", cv=2, random_state=0, progress=False,
-                  image_params={"image_size": 32, "epochs": 1, "device": "cpu"})
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)   # a Ray task with num_cpus=1 runs one thread
-    try:
-        seq = LateFusionClassifier(**params).fit(demo_small)
-    finally:
-        torch.set_num_threads(before)
+                  n_threads=1, image_params={"image_size": 32, "epochs": 1, "device": "cpu"})
+    seq = LateFusionClassifier(**params).fit(demo_small)   # one thread per fit, wherever it runs
     runs = {"ray": LateFusionClassifier(**params, executor={"kind": "ray", "num_cpus": 1}),
             "processes": LateFusionClassifier(**params, executor="processes", n_jobs=2)}
     for kind, model in runs.items():
