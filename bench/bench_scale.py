@@ -70,6 +70,7 @@ def part_plan(out: Path, epochs: int | None) -> None:
     if epochs is not None:
         params["image_params"] = {**params["image_params"], "epochs": epochs}
     params["image_params"] = {**params["image_params"], "device": "cpu"}
+    params["n_threads"] = TORCH_THREADS   # the same threads per fit under every executor
     executors = {"sequential": dict(executor="sequential"),
                  "processes (n_jobs=2)": dict(executor="processes", n_jobs=2),
                  "ray (local, 2 CPUs)": dict(executor={"kind": "ray", "num_cpus": 1, "num_workers": 2})}
