@@ -1,8 +1,9 @@
 """Peer: AutoGluon -- ``MultiModalPredictor`` (images + descriptors) or, with ``--tabular``, ``TabularPredictor``.
 
 Per outer fold, on the training cases only.  MultiModalPredictor: one timm
-resnet18 per image column trained from scratch (``pretrained`` off: no weights can
-be downloaded here) at the benchmark's image size and number of epochs, AutoGluon's
+resnet18 per image column trained from scratch (no weights can be downloaded
+here; ``pretrained=False`` is not honoured by AutoGluon 1.6.3's fit, so the network
+starts from a randomly initialised local checkpoint) at the benchmark's image size and number of epochs, AutoGluon's
 MLPs on the descriptors, its late-fusion MLP; validation split and early stopping
 are AutoGluon's own (random, not grouped by patient).  The first image of each
 case is given (a ``;``-joined list is probed).  TabularPredictor: the descriptors
@@ -39,23 +40,48 @@ def frame(table, spec, rows, images: bool, image_suffix: str = ""):
     return out
 
 
-def mm_hyperparameters(spec: dict, epochs: int, threads: int) -> dict:
+def random_checkpoint(backbone: str, folder: Path, seed: int = 0) -> str:
+    """A randomly initialised timm ``backbone`` saved as AutoGluon reads a local checkpoint folder.
+
+    AutoGluon 1.6.3 ignores ``MultiModalPredictor(pretrained=False)`` when it builds the model
+    in ``fit`` (``learners/base.py`` ``get_model_per_run`` does not pass it on), so a timm name
+    makes it download the weights; a local folder (``config.json`` + ``pytorch_model.bin``) does not.
+    """
+    import json
+
+    import timm
+    import torch
+
+    if not (folder / "pytorch_model.bin").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(seed)
+        model = timm.create_model(backbone, pretrained=False, num_classes=0)
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        cfg = {"architecture": backbone, "num_features": model.num_features,
+               "pretrained_cfg": {k: v for k, v in model.pretrained_cfg.items() if k in ("mean", "std", "input_size")}}
+        (folder / "config.json").write_text(json.dumps(cfg))
+    return str(folder)
+
+
+def mm_hyperparameters(spec: dict, epochs: int, threads: int, checkpoint: str) -> dict:
     return {"model.names": ["timm_image", "categorical_mlp", "numerical_mlp", "fusion_mlp"],
-            "model.timm_image.checkpoint_name": spec["backbone"],
-            "model.timm_image.pretrained": False,
+            "model.timm_image.checkpoint_name": checkpoint,
             "model.timm_image.image_size": spec["image_size"],
             "optim.max_epochs": epochs, "optim.lr": 2e-3,
-            "env.num_gpus": 0, "env.num_workers": 0, "env.num_workers_inference": 0,
+            "env.num_gpus": 0, "env.accelerator": "cpu", "env.num_workers": 0, "env.num_workers_inference": 0,
             "env.per_gpu_batch_size": 32, "env.batch_size": 32}
 
 
-def fit_multimodal(train_df, spec, epochs: int, seed: int, threads: int, workdir: Path, **fit_kwargs):
+def fit_multimodal(train_df, spec, epochs: int, seed: int, threads: int, workdir: Path, extra: dict | None = None,
+                   **fit_kwargs):
     from autogluon.multimodal import MultiModalPredictor
 
     types = {m: "image_path" for m in spec["modalities"] if m in train_df}
     predictor = MultiModalPredictor(label=LABEL, problem_type="binary" if len(spec["classes"]) == 2 else "multiclass",
-                                    path=str(workdir), verbosity=1)
-    predictor.fit(train_df, column_types=types, hyperparameters=mm_hyperparameters(spec, epochs, threads),
+                                    path=str(workdir), verbosity=1, pretrained=False)
+    checkpoint = random_checkpoint(spec["backbone"], workdir.parent / f"random_{spec['backbone']}_{seed}", seed)
+    predictor.fit(train_df, column_types=types, hyperparameters={**mm_hyperparameters(spec, epochs, threads, checkpoint),
+                                                                 **(extra or {})},
                   seed=seed, **fit_kwargs)
     return predictor
 
@@ -85,7 +111,7 @@ def run(data: Path, out: Path, probe: bool, threads: int, tabular: bool) -> None
 
     rec.notes = {"tool": f"AutoGluon {'TabularPredictor' if tabular else 'MultiModalPredictor'} "
                          f"{autogluon.core.__version__}",
-                 "weights": "none (descriptors only)" if tabular else "from scratch (pretrained=False)",
+                 "weights": "none (descriptors only)" if tabular else "from scratch (MultiModalPredictor(pretrained=False))",
                  "images": "none" if tabular else "first image per modality", "epochs": spec["epochs"]}
     work = Path(tempfile.mkdtemp(prefix="ag_"))
     try:
@@ -114,10 +140,10 @@ def run_probes(table, spec, rec: Recorder, threads: int, work: Path, tabular: bo
     rows = np.sort(rng.choice(len(table), size=min(120, len(table)), replace=False))
     k = len(spec["classes"])
 
-    def fit(df, name, **kw):
+    def fit(df, name, extra=None, **kw):
         if tabular:
-            return fit_tabular(df, spec, 0, work / name, time_limit=30, **kw)
-        return fit_multimodal(df, spec, 1, 0, threads, work / name, **kw)
+            return fit_tabular(df, spec, 0, work / name, **{"time_limit": 30, **kw})
+        return fit_multimodal(df, spec, 1, 0, threads, work / name, extra, **kw)
 
     def several():
         if tabular:
@@ -126,8 +152,11 @@ def run_probes(table, spec, rec: Recorder, threads: int, work: Path, tabular: bo
         n = int(sum(df[m].str.contains(";").sum() for m in spec["modalities"]))
         if n == 0:
             raise NotImplementedError("no case of this data set has more than one image")
-        p = proba_matrix(fit(df, "several"), df, k)
-        return f"fitted and predicted with ';'-joined image paths ({n} cells with 2+ images); finite: {bool(np.isfinite(p).all())}"
+        most = int(max(df[m].str.count(";").max() for m in spec["modalities"])) + 1
+        p = proba_matrix(fit(df, "several", {"model.timm_image.max_image_num_per_column": most}), df, k)
+        return (f"fitted and predicted with ';'-joined image paths ({n} cells with 2+ images, "
+                f"max_image_num_per_column={most}; default 1: the first image only); "
+                f"finite: {bool(np.isfinite(p).all())}")
 
     def missing():
         if tabular:

@@ -62,17 +62,22 @@ PEERS: dict[str, dict] = {
                      weights="from scratch"),
     "stack": dict(script="peer_stack.py", requirements=["torch==2.14.1", "torchvision==0.29.1", "timm", "scikit-learn", "pandas", "pillow"],
                   name="timm + sklearn StackingClassifier", weights="from scratch (no download)"),
-    "autogluon": dict(script="peer_autogluon.py",
-                      requirements=["torch==2.14.1", "torchvision==0.29.1", "autogluon.multimodal", "autogluon.tabular"],
+    # autogluon.multimodal 1.6.3 needs torch < 2.14 (2.14.1 is what this machine serves); torch 2.13.0 with
+    # its torchvision 0.28.0 come from PyPI (--isolated: not the local 2.13.0+cpu wheel, whose ABI
+    # torchvision 0.28.0 does not match: "operator torchvision::nms does not exist").
+    "autogluon": dict(script="peer_autogluon.py", pip_args=["--isolated"],
+                      requirements=["torch==2.13.0", "torchvision==0.28.0", "autogluon.multimodal", "autogluon.tabular"],
                       name="AutoGluon MultiModalPredictor", weights="from scratch (no download)"),
     "autogluon_tabular": dict(script="peer_autogluon.py", requirements=None, venv="autogluon",
                               args=["--tabular"], name="AutoGluon TabularPredictor (descriptors only)",
                               weights="no image model"),
     # fusilli 2.0.0 pins setuptools~=68 while torch >= 2.13 needs setuptools >= 77 (pip: ResolutionImpossible;
     # unpinned, pip falls back to fusilli 0.0.5): its other requirements first, then fusilli without its pins.
+    # torchmetrics 0.x imports pkg_resources, gone from setuptools >= 81.
     "fusilli": dict(script="peer_fusilli.py", requirements=["torch==2.14.1", "torchvision==0.29.1", "lightning",
                                                             "torchmetrics<1", "torch-geometric", "matplotlib",
-                                                            "numpy<2", "tqdm", "sentry-sdk"],
+                                                            "numpy<2", "pandas~=2.0", "tqdm", "sentry-sdk",
+                                                            "setuptools>=77.0.3,<81"],
                     no_deps=["fusilli==2.0.0"], name="fusilli 2.0.0", weights="from scratch"),
     "fusemedml": dict(script="peer_fusemedml.py", requirements=["torch==2.14.1", "torchvision==0.29.1", "fuse-med-ml"],
                       name="fuse-med-ml", weights="from scratch"),
@@ -177,7 +182,8 @@ def venv_python(peer: str, venvs: Path, python: str, log: Path) -> tuple[Path | 
         if not (env / "bin" / "python").is_file():
             subprocess.run([python, "-m", "venv", str(env)], stdout=fh, stderr=subprocess.STDOUT, check=True)
         try:
-            rc = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", *reqs], stdout=fh,
+            rc = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install",
+                                 *PEERS[name].get("pip_args", []), *reqs], stdout=fh,
                                 stderr=subprocess.STDOUT, timeout=900).returncode
         except subprocess.TimeoutExpired:
             rc = "timeout (900 s)"
@@ -279,19 +285,21 @@ def compare(table: pd.DataFrame, classes: list[str], probas: dict[str, np.ndarra
         row = {"tool": tool, "n_cases": int(ok.sum()), "n_missing": int((test & ~ok).sum()),
                "macro_auc": float(auc["auc"]), "ci_low": float(auc["ci_low"]), "ci_high": float(auc["ci_high"]),
                "fold_auc_mean": float(folds.mean()), "fold_auc_sd": float(folds.std()) if len(folds) > 1 else np.nan,
-               "n_folds": len(folds)}
+               "n_folds": int(folds.notna().sum())}
         if ref is not None and tool != reference:
             both = ok & np.isfinite(ref).all(axis=1)
-            if len(folds) > 1:
-                t = corrected_resampled_ttest(folds.to_numpy(), folds_ref.to_numpy(), n_train=n_train, n_test=n_test)
+            paired = folds.notna() & folds_ref.notna()
+            if len(folds) > 1 and paired.sum() > 1:
+                a, b = folds[paired].to_numpy(), folds_ref[paired].to_numpy()
+                t = corrected_resampled_ttest(a, b, n_train=n_train, n_test=n_test)
                 row.update(diff=t.mean_diff, diff_low=t.ci_low, diff_high=t.ci_high, p=t.pval,
-                           test="corrected resampled t-test over folds",
-                           folds_better=int((folds > folds_ref).sum()))
+                           test="corrected resampled t-test over folds", folds_better=int((a > b).sum()),
+                           n_paired=int(paired.sum()))
             else:
                 c = compare_models(y[both], p[both], ref[both], [str(j) for j in range(k)], groups[both],
                                    names=(tool, reference), n_boot=n_boot).set_index("class").loc["macro"]
                 row.update(diff=float(c["diff"]), diff_low=float(c["ci_low"]), diff_high=float(c["ci_high"]),
-                           p=float(c["pval"]), test="paired patient bootstrap", folds_better=np.nan)
+                           p=float(c["pval"]), test="paired patient bootstrap", folds_better=np.nan, n_paired=np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -333,7 +341,7 @@ def fmt_table(comp: pd.DataFrame, cost: pd.DataFrame, dataset: str) -> str:
             if peer == "lnfusion" or pd.isna(r.get("diff", np.nan)):
                 vs = "reference" if peer == "lnfusion" else ""
             else:
-                better = "" if pd.isna(r.folds_better) else f", better in {int(r.folds_better)}/{int(r.n_folds)}"
+                better = "" if pd.isna(r.folds_better) else f", better in {int(r.folds_better)}/{int(r.n_paired)}"
                 vs = f"{r['diff']:+.3f} ({r.diff_low:+.3f} to {r.diff_high:+.3f}), p = {r.p:.2g}{better}"
             if r.n_missing:
                 status += f"; {int(r.n_missing)} test cases not predicted"
