@@ -79,7 +79,9 @@ PEERS: dict[str, dict] = {
                                                             "numpy<2", "pandas~=2.0", "tqdm", "sentry-sdk",
                                                             "setuptools>=77.0.3,<81"],
                     no_deps=["fusilli==2.0.0"], name="fusilli 2.0.0", weights="from scratch"),
-    "fusemedml": dict(script="peer_fusemedml.py", requirements=["torch==2.14.1", "torchvision==0.29.1", "fuse-med-ml"],
+    # fuse-med-ml imports pytest at run time (fuse/data/datasets/caching/samples_cacher.py) without requiring it.
+    "fusemedml": dict(script="peer_fusemedml.py", requirements=["torch==2.14.1", "torchvision==0.29.1", "fuse-med-ml",
+                                                                "pytest"],
                       name="fuse-med-ml", weights="from scratch"),
 }
 
@@ -393,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--timeout", type=float, default=3600, help="seconds per tool and data set")
     p.add_argument("--probe", action="store_true", help="also run the capability probes (on the demo data)")
+    p.add_argument("--probe-only", action="store_true", help="only the capability probes")
     p.add_argument("--rerun", action="store_true")
     p.add_argument("--summarize", action="store_true", help="run nothing: the tables of what is under --out")
     args = p.parse_args(argv)
@@ -413,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.summarize:
         for peer in args.peers:
             pythons[peer] = venv_python(peer, venvs, args.python, args.out / "install" / f"{peer}.log")
-        for ds, data in tasks.items():
+        for ds, data in ({} if args.probe_only else tasks).items():
             for peer in args.peers:
                 res = args.out / "results" / ds / peer
                 if (res / "status.json").is_file() and not args.rerun:
@@ -427,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                 (res / "status.json").write_text(json.dumps(status, indent=1))
                 print(f"{ds} / {peer}: {status.get('error') or 'ok'} "
                       f"({status.get('wall_s', 0):.0f} s, {status.get('peak_rss_mb', 0):.0f} MB)", flush=True)
-        if args.probe and "demo" in tasks:
+        if (args.probe or args.probe_only) and "demo" in tasks:
             for peer in args.peers:
                 res = args.out / "probes" / peer
                 if (res / "probes.json").is_file() and not args.rerun:
