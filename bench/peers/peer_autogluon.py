@@ -7,7 +7,7 @@ starts from a randomly initialised local checkpoint) at the benchmark's image si
 MLPs on the descriptors, its late-fusion MLP; validation split and early stopping
 are AutoGluon's own (random, not grouped by patient).  The first image of each
 case is given (a ``;``-joined list is probed).  TabularPredictor: the descriptors
-only (its default model zoo, ``medium_quality``, 120 s per fold).
+only (its default model zoo, ``medium_quality``, 60 s per fold).
 
     python peer_autogluon.py --data DIR --out DIR [--tabular] [--threads 2] [--probe]
 
@@ -91,7 +91,7 @@ def fit_tabular(train_df, spec, seed: int, workdir: Path, **fit_kwargs):
 
     predictor = TabularPredictor(label=LABEL, problem_type="binary" if len(spec["classes"]) == 2 else "multiclass",
                                  path=str(workdir), verbosity=1)
-    kwargs = dict(presets="medium_quality", time_limit=120)
+    kwargs = dict(presets="medium_quality", time_limit=60)
     kwargs.update(fit_kwargs)
     return predictor.fit(train_df, **kwargs)
 
@@ -170,11 +170,17 @@ def run_probes(table, spec, rec: Recorder, threads: int, work: Path, tabular: bo
 
     def grouped():
         df = frame(table, spec, rows, not tabular)
-        df["patient_id"] = table["patient_id"].iloc[rows].to_numpy()
         if tabular:
-            pred = fit(df, "grouped", groups="patient_id", num_bag_folds=3, time_limit=60)
-            return "TabularPredictor.fit(groups='patient_id') bagged on patient groups (" + \
-                f"{len(pred.model_names())} models)"
+            from autogluon.tabular import TabularPredictor
+            from sklearn.model_selection import GroupKFold
+
+            df["fold_id"] = 0
+            for j, (_, te) in enumerate(GroupKFold(n_splits=3).split(df, df[LABEL], table["patient_id"].iloc[rows])):
+                df.loc[te, "fold_id"] = j
+            pred = TabularPredictor(label=LABEL, groups="fold_id", path=str(work / "grouped"), verbosity=1).fit(
+                df, presets="medium_quality", time_limit=60)
+            return ("TabularPredictor(groups=<column of patient-grouped fold ids>) bagged on those folds "
+                    f"({len(pred.model_names())} models); the fold ids are built by the user (GroupKFold)")
         from autogluon.multimodal import MultiModalPredictor
 
         params = inspect.signature(MultiModalPredictor.fit).parameters

@@ -140,10 +140,14 @@ def run_probes(table, spec, rec: Recorder, imgs, work: Path) -> None:
                                   "filled by hand (black image, median)")
 
     def grouped():
-        from fuse.data.utils import split
+        from fuse.data.utils.split import balanced_division
 
-        names = [n for n in dir(split) if not n.startswith("_")]
-        return f"fuse.data.utils.split offers {names}; patient grouping must be built by the user"
+        folds = balanced_division(sub[["patient_id", "label"]].reset_index(drop=True), no_mixture_id="patient_id",
+                                  keys_to_balance=["label"], nfolds=3)
+        per_patient = folds.groupby("patient_id")["fold"].nunique() if "fold" in folds else None
+        if per_patient is None or (per_patient > 1).any():
+            raise RuntimeError(f"balanced_division returned {list(folds.columns)}; a patient in two folds")
+        return "fuse.data.utils.split.balanced_division(no_mixture_id='patient_id') made 3 folds, no patient in two"
 
     def explain():
         import importlib
