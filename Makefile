@@ -28,6 +28,9 @@ demo: $(VENV)/.installed
 	$(BIN)/lnfusion demo --out $(OUT) $(DEMO_ARGS)
 	@echo ""
 	@echo "Demo outputs are in $(abspath $(OUT))/ (open report.html in a browser)."
+	@echo "To try the trained model in a browser (a local web page on this machine only):"
+	@echo "  $(PIP) -e '.[serve]'"
+	@echo "  $(BIN)/lnfusion serve $(OUT)/model    # then open http://127.0.0.1:8000/"
 
 # The whole suite (what CI runs).  Quick loop without the end-to-end runs (notebooks,
 # examples, docs code, lnfusion demo, docs site):  make test PYTEST_ARGS='-m "not e2e"'

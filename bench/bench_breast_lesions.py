@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
@@ -386,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     from lnfusion.fusion import LateFusionClassifier
 
     torch.set_num_threads(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # lnfusion fits (n_threads=None) follow it
     defaults = LateFusionClassifier()
     default = (defaults.head if isinstance(defaults.head, str) else defaults.head.kind, str(defaults.cv))
     if args.small:    # the small setting fits one inner setting: the default head runs on it

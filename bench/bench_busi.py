@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -92,6 +93,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # lnfusion fits (n_threads=None) follow it
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.machine()} threads {torch.get_num_threads()} "
           f"torch {torch.__version__}; args {vars(args)}", flush=True)
     cohort, split, n_dropped = build_cohort(args.data)

@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # lnfusion fits (n_threads=None) follow it
     folds = args.folds if args.folds == "holdout" else int(args.folds)
     print(f"lnfusion {__version__}; python {platform.python_version()}; torch {torch.__version__}; "
           f"{platform.machine()} {os.cpu_count()} CPU(s), torch threads {torch.get_num_threads()}; "

@@ -17,6 +17,7 @@ change to the heads) refits nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from lnfusion.stats import corrected_resampled_ttest
 
     torch.set_num_threads(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # lnfusion fits (n_threads=None) follow it
     t_start = time.perf_counter()
     root = args.root
     if root is None:

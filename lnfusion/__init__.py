@@ -1,4 +1,5 @@
-"""lnfusion: multimodal ultrasound diagnosis of enlarged cervical lymph nodes.
+"""lnfusion: multimodal ultrasound classification of lesions (any class set; enlarged cervical
+lymph nodes are the worked example).
 
 Public names are imported lazily (PEP 562), so ``import lnfusion`` stays light:
 it never imports torch, timm, xgboost or shap.  Those load only when a name

@@ -31,6 +31,7 @@ __all__ = [
     "ImageError",
     "MissingImageError",
     "CorruptImageError",
+    "MissingDecoderError",
     "ConfigError",
     "ParameterError",
     "NotFittedError",
@@ -132,6 +133,10 @@ class MissingImageError(ImageError, FileNotFoundError):
 
 class CorruptImageError(ImageError):
     """An image file exists but cannot be decoded."""
+
+
+class MissingDecoderError(ImageError):
+    """A DICOM file's transfer syntax needs a pixel-data decoder that is not installed."""
 
 
 class ConfigError(LnfusionError, ValueError):

@@ -16,12 +16,21 @@ matplotlib.use("Agg", force=True)
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One torch thread for a module of tiny-network tests: they gain little from a second
-    thread, and threads spin badly on a busy machine.  Restores the previous count."""
+    thread, and threads spin badly on a busy machine.  Restores the previous count.
+
+    ``OMP_NUM_THREADS=1`` too, so estimators whose ``n_threads`` is None (which set torch's
+    thread count while they fit: the available cores, capped by that variable) keep to one."""
     torch = pytest.importorskip("torch")
     before = torch.get_num_threads()
+    env = os.environ.get("OMP_NUM_THREADS")
     torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
     yield
     torch.set_num_threads(before)
+    if env is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = env
 
 
 # -- the small demo cohort and one model fitted on it, shared by the whole session -----------------

@@ -20,14 +20,14 @@ ROOT = Path(lnfusion.__file__).parent
 #: any layer below, never above.  ``stats`` sits directly on the foundation and
 #: imports nothing else from lnfusion, so it can be used (and tested) on its own.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"_version", "exceptions", "config", "io", "lazy", "formatting"}),
+    ("foundation", {"_version", "exceptions", "config", "io", "lazy", "formatting", "progress"}),
     ("stats", {"stats"}),
     ("data", {"data"}),
     ("datasets", {"datasets"}),
     ("models", {"models"}),
     ("fusion", {"fusion"}),
     ("outputs", {"evaluation", "explain", "plotting", "report"}),
-    ("cli", {"cli"}),
+    ("apps", {"cli", "serve"}),
     ("facade", {""}),  # lnfusion/__init__.py: lazy names from every subpackage
 ]
 

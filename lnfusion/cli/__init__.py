@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("lnfusion.cli.evaluate_cmd", "Evaluate a saved model on a manifest."),
     "predict": ("lnfusion.cli.predict_cmd", "Write per-class probabilities for a manifest."),
     "explain": ("lnfusion.cli.explain_cmd", "Write explanation cards and global plots."),
+    "serve": ("lnfusion.cli.serve_cmd", "Serve a saved model as a local web page and JSON API."),
 }
 
 
@@ -47,4 +48,11 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lnfusion")
 def main() -> None:
-    """lnfusion: multimodal ultrasound diagnosis of enlarged cervical lymph nodes."""
+    """lnfusion: multimodal ultrasound classification of lesions.
+
+    Any class set (two classes or more), any number of imaging modalities,
+    with or without clinical descriptors.  A node is one lesion (a lymph node,
+    a breast mass, a thyroid nodule); a patient may have several.  Enlarged
+    cervical lymph nodes (metastatic / lymphoma / benign) are the worked
+    example and the demo.  Your own cohort: docs/your_own_cohort.md.
+    """

@@ -52,6 +52,8 @@ class DemoRun:
     out : Path
         Output folder.
     preset, seed, n_jobs, overwrite : settings from the command line.
+    image_format : str
+        ``"png"`` or ``"dicom"`` (images written as a scanner exports them).
     echo : callable
         Prints a progress line (silent with ``--quiet``).
     cohort : lnfusion.data.Cohort or None
@@ -75,6 +77,7 @@ class DemoRun:
     seed: int = 0
     n_jobs: int | None = None
     overwrite: bool = False
+    image_format: str = "png"
     echo: Callable[[str], None] = print
     progress: bool = True
     cohort: Any = None
@@ -97,7 +100,7 @@ TABLE_ONE_VARIABLES = {
 }
 
 
-def _same_settings(folder: Path, preset: str, seed: int) -> bool:
+def _same_settings(folder: Path, preset: str, seed: int, image_format: str = "png") -> bool:
     try:
         saved = json.loads((folder / "demo_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -105,6 +108,7 @@ def _same_settings(folder: Path, preset: str, seed: int) -> bool:
     wanted = PRESETS[preset]
     return (saved.get("seed") == seed and saved.get("n_patients") == wanted["n_patients"]
             and saved.get("image_size") == wanted["image_size"]
+            and saved.get("image_format", "png") == image_format
             and (folder / "manifest.csv").exists())
 
 
@@ -115,7 +119,7 @@ def step_cohort(run: DemoRun) -> None:
 
     folder = run.out / "cohort"
     if folder.exists() and not run.overwrite:
-        if not _same_settings(folder, run.preset, run.seed):
+        if not _same_settings(folder, run.preset, run.seed, run.image_format):
             raise click.ClickException(
                 f"{folder} exists and was built with other settings (or is not a demo cohort); "
                 "pass --overwrite to rebuild it or --out to choose another folder")
@@ -123,7 +127,8 @@ def step_cohort(run: DemoRun) -> None:
         run.cohort = Cohort.from_manifest(folder / "manifest.csv")
     else:
         run.cohort = make_demo_cohort(folder, seed=run.seed, preset=run.preset,
-                                      n_jobs=run.n_jobs, overwrite=run.overwrite)
+                                      n_jobs=run.n_jobs, overwrite=run.overwrite,
+                                      image_format=run.image_format)
     run.outputs["cohort (manifest)"] = folder / "manifest.csv"
 
 
@@ -259,10 +264,14 @@ def _positive_int(value: str, option: str) -> int:
 @click.option("--epochs", type=int, default=None, help="Training epochs per image branch.")
 @click.option("--folds", default=None,
               help="Inner out-of-fold splits for the fusion head: an integer or 'holdout'.")
+@click.option("--image-format", type=click.Choice(["png", "dicom"]), default="png", show_default=True,
+              help="'dicom': write every image as an ultrasound scanner exports it (RLE-compressed "
+                   "DICOM, simulated burned-in text outside an ultrasound region); same results "
+                   "as 'png'.")
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
 def command(out: str, preset: str, seed: int, n_jobs: int | None, overwrite: bool,
             backbone: str | None, image_size: int | None, epochs: int | None,
-            folds: str | None, quiet: bool) -> None:
+            folds: str | None, image_format: str, quiet: bool) -> None:
     """Build the SIMULATED demo cohort and run the pipeline on it.
 
     Writes OUT/cohort (manifest.csv, schema.json, images/, latent.csv) and
@@ -283,8 +292,8 @@ def command(out: str, preset: str, seed: int, n_jobs: int | None, overwrite: boo
     if folds is not None:
         params["cv"] = folds if folds == "holdout" else _positive_int(folds, "--folds")
     run = DemoRun(out=Path(out), preset=preset, seed=seed, n_jobs=n_jobs, overwrite=overwrite,
-                  echo=(lambda s: None) if quiet else click.echo, model_params=params,
-                  n_boot=settings["n_boot"], progress=not quiet)
+                  image_format=image_format, echo=(lambda s: None) if quiet else click.echo,
+                  model_params=params, n_boot=settings["n_boot"], progress=not quiet)
     try:
         run_steps(run)
     except LnfusionError as exc:
@@ -296,3 +305,7 @@ def command(out: str, preset: str, seed: int, n_jobs: int | None, overwrite: boo
     click.echo("Outputs:")
     for name, path in run.outputs.items():
         click.echo(f"  {name}: {path}")
+    if "model" in run.outputs:
+        click.echo("")
+        click.echo(f"Serve the model as a local web page: lnfusion serve {run.outputs['model']}")
+        click.echo("  (then open http://127.0.0.1:8000/; needs pip install 'lnfusion[serve]')")

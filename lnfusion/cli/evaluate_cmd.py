@@ -43,19 +43,19 @@ def load_cohort(manifest: str | os.PathLike, model: Any) -> Any:
               help="Reliability-diagram bins.")
 @click.option("--auc-ci", "auc_method", default="delong", show_default=True,
               type=click.Choice(["delong", "bootstrap"]),
-              help="Per-class AUC interval: DeLong, or a patient bootstrap (several nodes per "
+              help="Per-class AUC interval: DeLong, or a patient bootstrap (several lesions per "
                    "patient).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
 @click.option("--title", default=None, help="Report heading (default: the model folder's name).")
 def command(model_dir: Path, manifest: Path, out: Path, json_path: Path | None, alpha: float,
             n_boot: int, n_bins: int, auc_method: str, seed: int, title: str | None) -> None:
-    """Evaluate the saved model MODEL_DIR on the nodes of MANIFEST.
+    """Evaluate the saved model MODEL_DIR on the lesions (nodes) of MANIFEST.
 
     Reports, for the fused model and every branch: macro and per-class AUC with
     confidence intervals, accuracy, balanced accuracy, sensitivity and
     specificity (Wilson CIs), F1, Brier score, calibration, DeLong tests of the
     fused model against each branch, and confusion matrices.  MANIFEST needs a
-    label for every node; it is read with the schema saved with the model.
+    label for every lesion; it is read with the schema saved with the model.
     """
     from lnfusion.cli.inputs import CommandInputs, cohort_files
     from lnfusion.evaluation import evaluate
@@ -72,7 +72,7 @@ def command(model_dir: Path, manifest: Path, out: Path, json_path: Path | None, 
         model = load_model(model_dir)
         cohort = load_cohort(manifest, model)
         inputs.add(cohort_files(cohort))
-        click.echo(f"Scoring {len(cohort)} node(s) from {manifest} ...", err=True)
+        click.echo(f"Scoring {len(cohort)} lesion(s) from {manifest} ...", err=True)
         result = evaluate(model, cohort, alpha=alpha, n_bins=n_bins, n_boot=n_boot,
                           random_state=seed, auc_method=auc_method,
                           title=title or f"Evaluation of {model_dir.name}")
@@ -87,5 +87,9 @@ def command(model_dir: Path, manifest: Path, out: Path, json_path: Path | None, 
     except LnfusionError as exc:
         raise click.ClickException(str(exc)) from exc
     cols = ["model", "n", "macro_auc", "macro_auc_ci_low", "macro_auc_ci_high", "accuracy"]
-    click.echo(result.summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    table = result.summary[cols]
+    if result.positive_class is not None:  # two classes: one AUC, of the positive class
+        click.echo(f"Positive class: {result.positive_class}")
+        table = table.rename(columns=lambda c: c.replace("macro_auc", "auc"))
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     click.echo(f"Wrote {out}" + (f" and {json_path}" if json_path else ""))

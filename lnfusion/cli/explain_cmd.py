@@ -15,7 +15,7 @@ __all__ = ["command"]
               help="Output folder (created; built under a temporary name, never half-written).")
 @click.option("--patients", default=None,
               help="Comma-separated patient ids (or patient/node labels) to write cards for "
-                   "[default: every node].")
+                   "[default: every lesion].")
 @click.option("--image-method", default="gradcam", show_default=True,
               type=click.Choice(["gradcam", "shap", "both", "none"]),
               help="Image attributions drawn on the cards.")
@@ -30,14 +30,14 @@ __all__ = ["command"]
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def command(model_dir: Path, manifest: Path, out: Path, patients: str | None, image_method: str,
             n_background: int, shap_nsamples: int, formats: str, seed: int, overwrite: bool) -> None:
-    """Explain the saved model MODEL_DIR on the nodes of MANIFEST.
+    """Explain the saved model MODEL_DIR on the lesions (nodes) of MANIFEST.
 
-    Writes to OUT: one explanation card per node of the chosen patients
+    Writes to OUT: one explanation card per lesion of the chosen patients
     (cards/<node>.png and a self-contained cards/<node>.html: the images with
     their heat maps, the modality contributions, the top descriptor
     contributions, the predicted probabilities and the true label), the global
     plots descriptor_importance.png and modality_importance.png (computed over
-    every node of MANIFEST), and the SHAP values as CSV tables.
+    every lesion of MANIFEST), and the SHAP values as CSV tables.
     """
     from lnfusion.cli.evaluate_cmd import load_cohort, load_model
     from lnfusion.cli.inputs import CommandInputs, cohort_files
@@ -60,7 +60,7 @@ def command(model_dir: Path, manifest: Path, out: Path, patients: str | None, im
         model = load_model(model_dir)
         cohort = load_cohort(manifest, model)
         inputs.add(cohort_files(cohort))
-        click.echo(f"Explaining {len(cohort)} node(s) from {manifest} ...", err=True)
+        click.echo(f"Explaining {len(cohort)} lesion(s) from {manifest} ...", err=True)
         bundle = explain(model, cohort, patients=patients, n_background=n_background,
                          image_method=image_method, shap_nsamples=shap_nsamples, random_state=seed)
         with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -69,7 +69,10 @@ def command(model_dir: Path, manifest: Path, out: Path, patients: str | None, im
     except LnfusionError as exc:
         raise click.ClickException(str(exc)) from exc
     ranking = bundle.modality_importance()["all"]
-    click.echo("Modality importance (mean |SHAP|, summed over classes):")
+    reported = bundle.modality.reported_outputs
+    click.echo("Modality importance (mean |SHAP|, "
+               + ("summed over classes):" if len(reported) > 1
+                  else f"positive class {reported[0]}):"))
     for branch, value in ranking.items():
         click.echo(f"  {branch:<12} {value:.4f}")
     descriptors = bundle.descriptor_importance()

@@ -62,9 +62,11 @@ def cohort_files(cohort: Any) -> Iterator[str]:
     source = getattr(cohort, "source", None)
     if source and Path(str(source)).is_file():
         yield str(source)
+    from lnfusion.data.imageio import split_frame_ref
+
     for m in cohort.modalities:
         for paths in cohort.images(m):
-            yield from paths
+            yield from (split_frame_ref(p)[0] for p in paths)  # the file of a frame reference
         for masks in cohort.masks(m):
             yield from (p for p in masks if p)
 

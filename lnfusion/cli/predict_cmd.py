@@ -64,10 +64,10 @@ def prediction_table(model: Any, cohort: Any, labels: Any = None, branches: bool
 @click.option("--branches", is_flag=True, help="Also write each branch's probabilities.")
 def command(model_dir: Path, manifest: Path, out: Path, schema_path: Path | None,
             branches: bool) -> None:
-    """Write per-class probabilities and the predicted class for every node of MANIFEST.
+    """Write per-class probabilities and the predicted class for every lesion of MANIFEST.
 
     Labels are not needed (a label column, when present, is copied to the
-    output).  Nodes missing a modality are predicted from the other branches.
+    output).  Lesions missing a modality are predicted from the other branches.
     Columns: patient id, node id, [label], ``proba_<class>`` per class,
     ``predicted`` [, ``<branch>_proba_<class>`` with --branches].
     """
@@ -87,7 +87,7 @@ def command(model_dir: Path, manifest: Path, out: Path, schema_path: Path | None
             raise click.ClickException("the model folder has no schema.json; pass --schema")
         cohort, labels = read_unlabelled(manifest, schema)
         inputs.add(cohort_files(cohort))
-        click.echo(f"Predicting {len(cohort)} node(s) from {manifest} ...", err=True)
+        click.echo(f"Predicting {len(cohort)} lesion(s) from {manifest} ...", err=True)
         table = prediction_table(model, cohort, labels, branches=branches)
         atomic_write_text(out, table.to_csv(index=False))
     except LnfusionError as exc:

@@ -29,7 +29,7 @@ __all__ = ["command"]
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True)
 @click.option("--seed", "random_state", default=0, show_default=True, type=int)
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--quiet", is_flag=True, help="No progress output (otherwise bars on a terminal, one timed line per epoch in a log).")
 def command(dataset: str, out_dir: str, backbone: str, image_size: int, epochs: int, method: str,
             split: str, colour: bool, exclude_file: str | None, batch_size: int, lr: float, device: str,
             precision: str, random_state: int, overwrite: bool, quiet: bool) -> None:

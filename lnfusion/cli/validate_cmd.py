@@ -26,18 +26,18 @@ __all__ = ["command"]
                    "--labelled: labels required. Default: labelled iff the manifest has a "
                    "non-empty label column.")
 @click.option("--strict", is_flag=True,
-              help="Treat warnings (a patient whose nodes sit at two sites) as errors.")
+              help="Treat warnings (a patient whose lesions sit at two sites) as errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or errors) as JSON.")
 def command(manifest: str | None, schema_path: str | None, no_check_images: bool,
             study_root: str | None, class_map: str | None, allow_empty_classes: bool,
             labelled: bool | None, strict: bool, as_json: bool) -> None:
-    """Validate MANIFEST and print a summary: patients, nodes, images per modality,
+    """Validate MANIFEST and print a summary: patients, lesions (nodes), images per modality,
     missing modalities, class balance per site.
 
     A manifest of new patients without labels is accepted (the summary says
     "unlabelled"); the label checks are then skipped.  On problems, print
     every one of them (row, column, file and what was expected) and exit
-    with status 1.  Warnings (a patient whose nodes sit at two sites, which
+    with status 1.  Warnings (a patient whose lesions sit at two sites, which
     leave-one-site-out validation cannot split) are printed without failing,
     unless --strict makes them errors.
     """

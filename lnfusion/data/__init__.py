@@ -14,7 +14,14 @@ from lnfusion.data.cohort import (
     ValidationReport,
     validate_manifest,
 )
-from lnfusion.data.imageio import ImageSize, image_size, read_image
+from lnfusion.data.imageio import (
+    ImageGeometry,
+    ImageSize,
+    frame_ref,
+    image_geometry,
+    image_size,
+    read_image,
+)
 from lnfusion.data.layouts import (
     UnpairedReport,
     load_busi,
@@ -36,6 +43,9 @@ from lnfusion.data.splits import (
     PatientSplit,
     PatientStratifiedKFold,
     leave_one_site_out,
+    read_patient_ids,
+    split_from_column,
+    split_from_test_patients,
     split_patients,
 )
 from lnfusion.lazy import lazy_exports
@@ -49,6 +59,7 @@ __all__ = [
     "CohortSummary",
     "Descriptor",
     "ImageDataset",
+    "ImageGeometry",
     "ImageSize",
     "ImageTransform",
     "Modality",
@@ -61,6 +72,8 @@ __all__ = [
     "add_mask_measurements",
     "build_transform",
     "file_sha256",
+    "frame_ref",
+    "image_geometry",
     "image_size",
     "leave_one_site_out",
     "load_breast_lesions",
@@ -75,6 +88,9 @@ __all__ = [
     "shape_measurements",
     "split_patients",
     "validate_manifest",
+    "split_from_column",
+    "split_from_test_patients",
+    "read_patient_ids",
 ]
 
 # Names whose modules import torch: loaded on first access (PEP 562).

@@ -108,7 +108,11 @@ _CLINICAL_COLUMNS = ("CaseID", "Image_filename", "Mask_tumor_filename", "Pixel_s
 
 def breast_lesions_schema(include_normal: bool = False, roi_margin: float | None = DEFAULT_ROI_MARGIN
                           ) -> CohortSchema:
-    """The schema of :func:`load_breast_lesions` (before the mask measurements are added)."""
+    """The schema of :func:`load_breast_lesions` (before the mask measurements are added).
+
+    The two-class task (benign / malignant) declares ``malignant`` as its positive
+    class: the evaluation reports its AUC, sensitivity and specificity.
+    """
     desc: dict[str, Descriptor] = {"age": Descriptor("continuous", description=_DESCRIPTIONS["age"])}
 
     def cat(name: str, levels: tuple[str, ...]) -> None:
@@ -130,7 +134,8 @@ def breast_lesions_schema(include_normal: bool = False, roi_margin: float | None
     return CohortSchema(classes=classes, node=None, site=None, descriptors=desc,
                         modalities={"bmode": Modality(colour=False, description="B-mode (greyscale)")},
                         outcome_derived=tuple(BREAST_LESIONS_OUTCOME_DERIVED.values()),
-                        roi_margin=roi_margin)
+                        roi_margin=roi_margin,
+                        positive_class=None if include_normal else "malignant")
 
 
 def _terms(cell: str) -> list[str] | None:

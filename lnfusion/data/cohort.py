@@ -71,6 +71,11 @@ class CohortSummary:
     notes : tuple of str
         What the loader that built the cohort wants a reader to know (e.g.
         patients it excluded).
+    dicom_per_modality : dict or None
+        Modality -> ``{"dicom", "compressed", "multi_frame", "with_region"}``:
+        how many of its image files are DICOM, have compressed pixel data, hold
+        several frames, and declare an ultrasound region (read from the
+        headers); None when no image is DICOM.
     """
 
     source: str
@@ -89,6 +94,7 @@ class CohortSummary:
     masks_per_modality: dict[str, int] | None = None
     outcome_derived: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    dicom_per_modality: dict[str, dict[str, int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-compatible objects."""
@@ -118,6 +124,10 @@ class CohortSummary:
         if self.masks_per_modality is not None:
             mods["masks"] = pd.Series(self.masks_per_modality)
         lines += ["", "Images per modality:", _indent(mods.to_string())]
+        if self.dicom_per_modality is not None:
+            dicom = pd.DataFrame.from_dict(self.dicom_per_modality, orient="index")
+            dicom.columns = [c.replace("_", "-") for c in dicom.columns]
+            lines += ["", "DICOM images per modality:", _indent(dicom.to_string())]
         if self.nodes_per_site_class is not None:
             sites = pd.DataFrame.from_dict(self.nodes_per_site_class, orient="index",
                                            columns=list(self.classes))
@@ -297,6 +307,11 @@ class Cohort:
     def classes(self) -> tuple[str, ...]:
         """Class names; a class index is a position in this tuple."""
         return self._schema.classes
+
+    @property
+    def positive_class(self) -> str | None:
+        """The positive class of a two-class cohort (the schema's, else the first class); None otherwise."""
+        return self._schema.positive
 
     @property
     def is_labelled(self) -> bool:
@@ -508,8 +523,30 @@ class Cohort:
             nodes_per_site_class=per_site, missing_descriptors=missing,
             labelled=y is not None, nodes_per_site=site_totals,
             masks_per_modality=masks, outcome_derived=tuple(self._schema.outcome_derived),
-            notes=self._notes,
+            notes=self._notes, dicom_per_modality=_dicom_counts(self._images),
         )
+
+
+def _dicom_counts(images: dict[str, list[list[str]]]) -> dict[str, dict[str, int]] | None:
+    """Per modality: DICOM files, compressed, multi-frame, with an ultrasound region (None: no DICOM)."""
+    from lnfusion.data.imageio import image_geometry, is_dicom, split_frame_ref
+
+    out: dict[str, dict[str, int]] = {}
+    for m, per_node in images.items():
+        counts = dict.fromkeys(("dicom", "compressed", "multi_frame", "with_region"), 0)
+        for path in dict.fromkeys(split_frame_ref(p)[0] for paths in per_node for p in paths):
+            if not is_dicom(path):
+                continue
+            counts["dicom"] += 1
+            try:
+                geometry = image_geometry(path, verify=False)
+            except LnfusionError:
+                continue  # reported by validation when images are checked
+            counts["compressed"] += geometry.compressed
+            counts["multi_frame"] += geometry.frames > 1
+            counts["with_region"] += geometry.region is not None
+        out[m] = counts
+    return out if any(c["dicom"] for c in out.values()) else None
 
 
 @dataclass

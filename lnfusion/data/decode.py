@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from lnfusion.data.cohort import Cohort
+from lnfusion.data.frames import file_images
 from lnfusion.data.imageio import read_image
 from lnfusion.data.manifest import Roi
 from lnfusion.exceptions import DataError
+from lnfusion.progress import progress_mode
 
 __all__ = ["decode_uint8", "modality_images"]
 
@@ -28,6 +30,12 @@ __all__ = ["decode_uint8", "modality_images"]
 def modality_images(cohort: Cohort, modality: str, positions: Sequence[int] | None = None,
                     ) -> tuple[list[str], list[Roi | None], np.ndarray]:
     """Every image of ``modality`` of the nodes at ``positions``, in node order.
+
+    The one place manifest files become network images
+    (:func:`lnfusion.data.frames.file_images`): a multi-frame DICOM file gives
+    the frames of the modality's ``frame`` policy, and ROI boxes (full-frame,
+    as in the manifest) are moved into the ultrasound region
+    :func:`~lnfusion.data.read_image` crops to.
 
     Parameters
     ----------
@@ -41,8 +49,9 @@ def modality_images(cohort: Cohort, modality: str, positions: Sequence[int] | No
     Returns
     -------
     (paths, rois, node_positions)
-        Image path, ROI box (None: whole image) and cohort position of the node
-        of each image.
+        Image path or frame reference, ROI box in the coordinates of the array
+        :func:`~lnfusion.data.read_image` returns (None: whole image) and
+        cohort position of the node of each image.
 
     Raises
     ------
@@ -50,6 +59,7 @@ def modality_images(cohort: Cohort, modality: str, positions: Sequence[int] | No
         A position lies outside ``[0, len(cohort))``.
     """
     images, rois = cohort.images(modality), cohort.rois(modality)
+    policy = cohort.schema.modalities[modality]
     nodes = np.arange(len(cohort)) if positions is None else np.asarray(positions, dtype=np.int64)
     if nodes.size and (nodes.min() < 0 or nodes.max() >= len(cohort)):
         raise DataError(f"indices must lie in [0, {len(cohort)}); got min {nodes.min()}, "
@@ -58,10 +68,11 @@ def modality_images(cohort: Cohort, modality: str, positions: Sequence[int] | No
     boxes: list[Roi | None] = []
     owner: list[int] = []
     for pos in nodes:
-        for path, roi in zip(images[pos], rois[pos]):
-            paths.append(path)
-            boxes.append(roi)
-            owner.append(int(pos))
+        for file, file_roi in zip(images[pos], rois[pos]):
+            for path, roi in file_images(file, file_roi, policy):
+                paths.append(path)
+                boxes.append(roi)
+                owner.append(int(pos))
     return paths, boxes, np.asarray(owner, dtype=np.int64)
 
 
@@ -128,7 +139,8 @@ def decode_uint8(images: Sequence[str | os.PathLike | np.ndarray],
     out = np.empty((len(ds), in_chans, image_size, image_size), dtype=np.uint8)
     loader = DataLoader(ds, batch_size=32, shuffle=False, num_workers=num_workers)
     start = 0
-    for x in tqdm(loader, desc=desc, disable=not progress, leave=False, unit="batch"):
+    for x in tqdm(loader, desc=desc, disable=progress_mode(progress) != "bar", leave=False,
+                  unit="batch"):
         out[start:start + len(x)] = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
         start += len(x)
     return out

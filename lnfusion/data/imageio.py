@@ -13,30 +13,39 @@ JPEG or TIFF (or a PNG ``eXIf`` chunk before the pixel data) is applied, in
 :func:`image_size` and :func:`read_image` alike: sizes and pixels are those of
 the image as a viewer displays it, which is where ROIs are drawn.
 
-DICOM privacy: only the pixel data and the tags that describe its geometry and
-grey-level encoding (rows, columns, bits, photometric interpretation, rescale,
-window, palette) are ever parsed.  Patient, study and device tags are not read
-at all, and errors on a DICOM file name only its path, never a tag value or a
-pydicom message (which can quote tag values).
+DICOM (see :mod:`lnfusion.data.dicom`): compressed transfer syntaxes, YBR and
+palette colour, VOI LUTs, one frame of a multi-frame file, cropped to the
+ultrasound region when the file declares one.  Only the pixel data and the tags
+that describe its geometry and encoding are ever parsed.  Patient, study and
+device tags are not read at all, and errors on a DICOM file name only its path
+(and transfer syntax), never a tag value or a pydicom message.
+
+**Frame references.**  ``"<path>#frame=<k>"`` (see :func:`frame_ref`) names
+frame ``k`` (0-based) of a multi-frame file; every function here accepts one
+wherever it accepts a path.  A plain path to a multi-frame file means its
+middle frame.
 """
 from __future__ import annotations
 
 import contextlib
-import logging
+import functools
 import os
+import re
 import stat
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
 
+from lnfusion.data.dicom import DICOM_SUFFIXES, decode_dicom, read_dicom_geometry
+from lnfusion.data.greylevels import to_uint8
 from lnfusion.exceptions import ConfigError, CorruptImageError, ImageError, MissingImageError
 
-__all__ = ["IMAGE_SUFFIXES", "ImageSize", "image_size", "read_image", "is_dicom", "max_image_pixels",
-           "MAX_IMAGE_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS"]
+__all__ = ["IMAGE_SUFFIXES", "ImageSize", "ImageGeometry", "image_size", "image_geometry", "read_image",
+           "is_dicom", "max_image_pixels", "frame_ref", "split_frame_ref", "MAX_IMAGE_PIXELS_ENV",
+           "DEFAULT_MAX_IMAGE_PIXELS"]
 
 #: Environment variable that sets the largest image (width x height, in pixels) lnfusion decodes.
 MAX_IMAGE_PIXELS_ENV = "LNFUSION_MAX_IMAGE_PIXELS"
@@ -46,21 +55,9 @@ DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 #: File suffixes recognised as images when scanning folders (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
 
-_DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
-
-#: The only DICOM tags lnfusion ever parses (pixel geometry and grey-level encoding).
-_DICOM_PIXEL_TAGS: list[str] = [
-    "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "NumberOfFrames",
-    "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
-    "RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth", "VOILUTFunction",
-    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
-    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
-    "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
-    "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
-    "SegmentedBluePaletteColorLookupTableData", "PixelData",
-]
-_DICOM_SIZE_TAGS: list[str] = ["SamplesPerPixel", "PhotometricInterpretation", "NumberOfFrames", "Rows",
-                                "Columns", "BitsAllocated", "PixelData"]
+#: Marks a frame reference: ``"<path>#frame=<k>"``.
+FRAME_MARK = "#frame="
+_FRAME_RE = re.compile(r"^(?P<path>.+)#frame=(?P<k>\d+)$", re.S)
 
 ReadMode = Literal["native", "auto", "grey", "rgb"]
 
@@ -72,10 +69,94 @@ class ImageSize(NamedTuple):
     height: int
 
 
+Box = tuple[int, int, int, int]
+
+
+class ImageGeometry(NamedTuple):
+    """Where an image file's pixels lie and how large they are (from its header).
+
+    Attributes
+    ----------
+    width, height : int
+        The full frame, in pixels, as a viewer displays it (EXIF orientation
+        applied): the coordinates ROI boxes and masks are drawn in.
+    frames : int
+        Number of frames (1 for everything but multi-frame DICOM).
+    region : (x0, y0, x1, y1) or None
+        Full-frame box (x1/y1 exclusive) of the ultrasound image data, from the
+        DICOM Sequence of Ultrasound Regions; :func:`read_image` returns this
+        box only.  None: the whole frame.
+    spacing_mm : (x, y) or None
+        Physical size of a pixel of the region in mm (columns, rows); None when
+        the file does not say.
+    dicom : bool
+        A DICOM file.
+    transfer_syntax : str or None
+        The DICOM transfer syntax UID.
+    compressed : bool
+        The DICOM pixel data is compressed (encapsulated).
+    """
+
+    width: int
+    height: int
+    frames: int = 1
+    region: Box | None = None
+    spacing_mm: tuple[float, float] | None = None
+    dicom: bool = False
+    transfer_syntax: str | None = None
+    compressed: bool = False
+
+    @property
+    def size(self) -> ImageSize:
+        """Size of what :func:`read_image` returns: the region, else the full frame."""
+        if self.region is None:
+            return ImageSize(self.width, self.height)
+        x0, y0, x1, y1 = self.region
+        return ImageSize(x1 - x0, y1 - y0)
+
+    def to_image(self, box: Box | None) -> Box | None:
+        """A full-frame box in the coordinates of :func:`read_image`'s array (cut to the region).
+
+        Returns the box unchanged without a region, None for None, and raises
+        ``ValueError`` when the box lies wholly outside the region.
+        """
+        if box is None or self.region is None:
+            return box
+        rx0, ry0, rx1, ry1 = self.region
+        x0, y0 = max(box[0], rx0) - rx0, max(box[1], ry0) - ry0
+        x1, y1 = min(box[2], rx1) - rx0, min(box[3], ry1) - ry0
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"box {tuple(box)} lies outside the ultrasound region {self.region}")
+        return (int(x0), int(y0), int(x1), int(y1))
+
+
+def frame_ref(path: str | os.PathLike, index: int) -> str:
+    """Reference to frame ``index`` (0-based) of a multi-frame file: ``"<path>#frame=<index>"``.
+
+    Accepted wherever :func:`read_image`, :func:`image_size` and
+    :func:`image_geometry` accept a path, and in manifest image cells.
+    """
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+        raise ValueError(f"frame index must be an integer >= 0, got {index!r}")
+    return f"{os.fspath(split_frame_ref(path)[0])}{FRAME_MARK}{int(index)}"
+
+
+def split_frame_ref(ref: str | os.PathLike) -> tuple[str, int | None]:
+    """``(file path, frame index or None)`` of a path or a :func:`frame_ref` reference.
+
+    A path that exists as a file is a path, even if it ends in ``#frame=<k>``.
+    """
+    text = os.fspath(ref)
+    match = _FRAME_RE.match(text)
+    if match is None or os.path.isfile(text):
+        return text, None
+    return match["path"], int(match["k"])
+
+
 def is_dicom(path: str | os.PathLike) -> bool:
     """True when ``path`` has a DICOM suffix or the ``DICM`` marker at byte 128."""
     path = Path(path)
-    if path.suffix.lower() in _DICOM_SUFFIXES:
+    if path.suffix.lower() in DICOM_SUFFIXES:
         return True
     if not path.is_file():  # never open a named pipe or device to look (it could block)
         return False
@@ -225,97 +306,6 @@ def _open_pil(path: Path, max_pixels: int | None) -> Iterator[tuple]:
         raise CorruptImageError(f"{path}: image cannot be decoded ({exc})", path=str(path)) from exc
 
 
-@contextlib.contextmanager
-def _quiet_pydicom() -> Iterator[None]:
-    """Silence pydicom's warnings and log records, which may quote tag values."""
-    logger = logging.getLogger("pydicom")
-    disabled = logger.disabled
-    logger.disabled = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.disabled = disabled
-
-
-def _read_dicom_dataset(path: Path, tags: list[str]):
-    import pydicom
-
-    force = path.suffix.lower() in _DICOM_SUFFIXES
-    try:
-        with _quiet_pydicom():
-            return pydicom.dcmread(path, specific_tags=tags, force=force, defer_size="64 KB")
-    except Exception as exc:  # noqa: BLE001 -- pydicom messages may quote tag values
-        raise CorruptImageError(f"{path}: not a readable DICOM file ({type(exc).__name__})",
-                                path=str(path)) from None
-
-
-def _first_value(value) -> float:
-    try:
-        return float(value[0])
-    except TypeError:
-        return float(value)
-
-
-def _to_uint8(arr: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """Map ``arr`` linearly from ``[lo, hi]`` (default: its own range) to uint8."""
-    if arr.dtype == np.uint8 and lo is None:
-        return arr
-    arr = arr.astype(np.float64, copy=False)
-    finite = np.isfinite(arr)
-    if lo is None or hi is None:
-        if not finite.any():
-            return np.zeros(arr.shape, dtype=np.uint8)
-        lo, hi = float(arr[finite].min()), float(arr[finite].max())
-    if hi <= lo:
-        return np.zeros(arr.shape, dtype=np.uint8)
-    out = (np.where(finite, arr, lo) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def _decode_dicom(path: Path, max_pixels: int | None = None) -> np.ndarray:
-    from pydicom import pixels
-
-    ds = _read_dicom_dataset(path, _DICOM_PIXEL_TAGS)
-    if "PixelData" not in ds:
-        raise CorruptImageError(f"{path}: DICOM file has no pixel data", path=str(path))
-    if "Rows" in ds and "Columns" in ds:
-        _check_pixels(path, int(ds.Columns), int(ds.Rows), max_image_pixels(max_pixels))
-    try:
-        with _quiet_pydicom():
-            n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-            arr = pixels.pixel_array(ds, index=0 if n_frames > 1 else None)
-            photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-            if photometric == "PALETTE COLOR":
-                arr = pixels.apply_color_lut(arr, ds)
-            elif photometric.startswith("MONOCHROME"):
-                arr = pixels.apply_modality_lut(arr, ds)
-    except Exception as exc:  # noqa: BLE001 -- see module docstring
-        raise CorruptImageError(f"{path}: cannot decode DICOM pixel data ({type(exc).__name__}); "
-                                "compressed transfer syntaxes need pylibjpeg or gdcm",
-                                path=str(path)) from None
-    if photometric.startswith("MONOCHROME"):
-        if arr.ndim != 2:
-            raise CorruptImageError(f"{path}: DICOM {photometric} frame has shape {arr.shape}; "
-                                    "expected (rows, columns)", path=str(path))
-        if "WindowCenter" in ds and "WindowWidth" in ds:
-            centre, width = _first_value(ds.WindowCenter), _first_value(ds.WindowWidth)
-            out = _to_uint8(arr, centre - width / 2.0, centre + width / 2.0)
-        else:
-            out = _to_uint8(arr)
-        if photometric == "MONOCHROME1":  # high values are dark
-            out = 255 - out
-        return out
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise CorruptImageError(f"{path}: DICOM colour frame has shape {arr.shape}; "
-                                "expected (rows, columns, 3)", path=str(path))
-    if arr.dtype != np.uint8:
-        bits = int(ds.get("BitsStored", 8) or 8)
-        arr = _to_uint8(arr, 0.0, float(2 ** bits - 1))
-    return np.ascontiguousarray(arr)
-
-
 def _decode_pil(path: Path, max_pixels: int | None = None) -> np.ndarray:
     with _open_pil(path, max_pixels) as (im, orientation):
         im.seek(0)  # first page of a multi-page TIFF
@@ -328,7 +318,7 @@ def _decode_pil(path: Path, max_pixels: int | None = None) -> np.ndarray:
         elif mode == "LA":
             arr = np.array(im.getchannel("L"))
         elif mode.startswith("I") or mode == "F":
-            arr = _to_uint8(np.array(im))
+            arr = to_uint8(np.array(im))
         else:
             if mode == "P":
                 im = im.convert("RGBA" if "transparency" in im.info else "RGB")
@@ -342,6 +332,24 @@ def _grey_from_rgb(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
 
 
+def _limit(path: Path, max_pixels: int | None):
+    limit = max_image_pixels(max_pixels)
+    return lambda width, height: _check_pixels(path, width, height, limit)
+
+
+def _resolve(ref: str | os.PathLike) -> tuple[Path, int | None]:
+    """File and frame of a path or frame reference; the file checked as :func:`_check_file` does."""
+    text, frame = split_frame_ref(ref)
+    path = Path(text)
+    _check_file(path)
+    return path, frame
+
+
+def _single_frame(path: Path, frame: int | None) -> None:
+    if frame not in (None, 0):
+        raise ImageError(f"{path}: frame {frame} asked for, but the file has 1 frame (0)", path=str(path))
+
+
 def read_image(path: str | os.PathLike, mode: ReadMode = "native",
                max_pixels: int | None = None) -> np.ndarray:
     """Decode an image file into a uint8 array.
@@ -349,7 +357,9 @@ def read_image(path: str | os.PathLike, mode: ReadMode = "native",
     Parameters
     ----------
     path : path-like
-        PNG, JPEG, BMP, TIFF (first page) or DICOM (first frame) file.
+        PNG, JPEG, BMP, TIFF (first page) or DICOM file, or a frame
+        reference ``"<path>#frame=<k>"`` (:func:`frame_ref`) to frame ``k`` of
+        a multi-frame DICOM (a plain path: its middle frame).
     mode : {"native", "auto", "grey", "rgb"}
         ``"native"``: (H, W) for greyscale files, (H, W, 3) for colour files
         (alpha dropped).  ``"auto"``: as native, but an RGB image whose three
@@ -365,7 +375,8 @@ def read_image(path: str | os.PathLike, mode: ReadMode = "native",
     -------
     numpy.ndarray
         uint8 array, (H, W) or (H, W, 3), in displayed orientation (EXIF
-        orientation applied).
+        orientation applied); for a DICOM file with an ultrasound region, the
+        region only (:attr:`ImageGeometry.region`).
 
     Raises
     ------
@@ -374,21 +385,29 @@ def read_image(path: str | os.PathLike, mode: ReadMode = "native",
     CorruptImageError
         The file cannot be read or decoded, is not a regular file (a named
         pipe, a socket, a device), or has more than ``max_pixels`` pixels.
+    MissingDecoderError
+        A DICOM file's transfer syntax needs a decoder that is not installed.
+    ImageError
+        The frame referenced does not exist.
 
     Notes
     -----
     Images with more than 8 bits are mapped linearly to 0-255 over their own
-    range.  For DICOM, the modality LUT (rescale slope/intercept) is applied,
-    then the first window (centre/width) if present, else the frame's range;
-    MONOCHROME1 is inverted so that bright means high echo; YBR and palette
-    colour become RGB.  No DICOM tag other than those needed to decode the
-    pixels is read, and errors name only the file path.
+    range.  For DICOM (:mod:`lnfusion.data.dicom`), the modality LUT is
+    applied, then the first VOI LUT, else the first window (linear or
+    sigmoid), else the frame's range; MONOCHROME1 is inverted so that bright
+    means high echo; YBR and palette colour become RGB.  No DICOM tag other
+    than those needed to decode the pixels is read, and errors name only the
+    file path and transfer syntax.
     """
     if mode not in ("native", "auto", "grey", "rgb"):
         raise ValueError(f"read_image mode must be 'native', 'auto', 'grey' or 'rgb', got {mode!r}")
-    path = Path(path)
-    _check_file(path)
-    arr = _decode_dicom(path, max_pixels) if is_dicom(path) else _decode_pil(path, max_pixels)
+    path, frame = _resolve(path)
+    if is_dicom(path):
+        arr = decode_dicom(path, frame, _limit(path, max_pixels))
+    else:
+        _single_frame(path, frame)
+        arr = _decode_pil(path, max_pixels)
     if arr.ndim == 2:
         if mode == "rgb":
             arr = np.repeat(arr[:, :, None], 3, axis=2)
@@ -402,53 +421,63 @@ def _is_grey_rgb(arr: np.ndarray) -> bool:
     return bool(np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2]))
 
 
-def _dicom_pixel_bytes(ds) -> int | None:
-    """Bytes of native (uncompressed) pixel data that Rows x Columns x ... call for; None if unknown."""
-    try:
-        rows, cols = int(ds.Rows), int(ds.Columns)
-        samples = int(ds.get("SamplesPerPixel", 1) or 1)
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        bits = int(ds.get("BitsAllocated", 0) or 0)
-    except (TypeError, ValueError):
-        return None
-    if bits <= 0:
-        return None
-    if bits == 1:
-        return (rows * cols * samples * frames + 7) // 8
-    n = rows * cols * samples * frames * (bits // 8)
-    if str(ds.get("PhotometricInterpretation", "")).strip().upper() == "YBR_FULL_422":
-        n = n // 3 * 2  # two luma samples share one pair of chroma samples
-    return n
+def image_geometry(path: str | os.PathLike, max_pixels: int | None = None,
+                   verify: bool = True) -> ImageGeometry:
+    """Frame size, frames, ultrasound region and pixel spacing of an image, from its header.
+
+    Parameters
+    ----------
+    path : path-like
+        Image file or frame reference (any that :func:`read_image` reads).
+    max_pixels : int, optional
+        As in :func:`read_image`.
+    verify : bool
+        Check that the pixel data is whole without decoding it where the
+        format allows (PNG chunk checksums, uncompressed DICOM length against
+        its geometry); compressed DICOM frames are decoded.  False: the header
+        only (results are then cached per file, modification time and size).
+
+    Returns
+    -------
+    ImageGeometry
+        PNG, JPEG, BMP and TIFF: one frame, no region, no spacing.
+
+    Raises
+    ------
+    MissingImageError, CorruptImageError, MissingDecoderError, ImageError
+        As :func:`read_image`.
+    """
+    file, frame = _resolve(path)
+    if not verify:
+        info = os.stat(file)
+        return _cached_geometry(os.path.abspath(file), frame, max_pixels, info.st_mtime_ns, info.st_size)
+    return _geometry(file, frame, max_pixels, True)
 
 
-def _dicom_size(path: Path, max_pixels: int | None) -> ImageSize:
-    ds = _read_dicom_dataset(path, _DICOM_SIZE_TAGS)
-    if "PixelData" not in ds or "Rows" not in ds or "Columns" not in ds:
-        raise CorruptImageError(f"{path}: DICOM file has no pixel data or no rows/columns",
+@functools.lru_cache(maxsize=4096)
+def _cached_geometry(file: str, frame: int | None, max_pixels: int | None, mtime_ns: int,
+                     size: int) -> ImageGeometry:
+    return _geometry(Path(file), frame, max_pixels, False)
+
+
+def _geometry(path: Path, frame: int | None, max_pixels: int | None, verify: bool) -> ImageGeometry:
+    if is_dicom(path):
+        return ImageGeometry(**read_dicom_geometry(path, _limit(path, max_pixels), verify, frame))
+    _single_frame(path, frame)
+    with _open_pil(path, max_pixels) as (im, orientation):
+        width, height = im.size
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        if verify:
+            im.verify()
+    if width <= 0 or height <= 0:
+        raise CorruptImageError(f"{path}: image has size {width}x{height}; expected a positive size",
                                 path=str(path))
-    width, height = int(ds.Columns), int(ds.Rows)
-    _check_pixels(path, width, height, max_image_pixels(max_pixels))
-    elem = ds.get_item("PixelData", keep_deferred=True)
-    length, start = getattr(elem, "length", None), getattr(elem, "value_tell", None)
-    encapsulated = length == 0xFFFFFFFF or bool(
-        getattr(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None), "is_encapsulated",
-                False))
-    if length is not None and start is not None and length != 0xFFFFFFFF \
-            and start + length > path.stat().st_size:
-        raise CorruptImageError(f"{path}: DICOM pixel data is truncated", path=str(path))
-    if encapsulated:
-        _decode_dicom(path, max_pixels)  # compressed frames: only decoding tells they are whole
-    elif length is not None:
-        needed = _dicom_pixel_bytes(ds)
-        if needed is not None and length < needed:
-            raise CorruptImageError(
-                f"{path}: DICOM pixel data holds {length} bytes but its Rows x Columns x samples x "
-                f"frames x bits call for {needed}; the file is damaged", path=str(path))
-    return ImageSize(width, height)
+    return ImageGeometry(int(width), int(height))
 
 
 def image_size(path: str | os.PathLike, max_pixels: int | None = None) -> ImageSize:
-    """Size of an image as displayed, read cheaply from its header.
+    """Size of an image as :func:`read_image` returns it, read cheaply from its header.
 
     Decodes no pixels (PNG chunk checksums are verified; for uncompressed
     DICOM the pixel data's length is checked against rows x columns, and
@@ -458,7 +487,7 @@ def image_size(path: str | os.PathLike, max_pixels: int | None = None) -> ImageS
     Parameters
     ----------
     path : path-like
-        Image file (any format :func:`read_image` reads).
+        Image file or frame reference (any that :func:`read_image` reads).
     max_pixels : int, optional
         As in :func:`read_image`.
 
@@ -467,23 +496,12 @@ def image_size(path: str | os.PathLike, max_pixels: int | None = None) -> ImageS
     ImageSize
         ``(width, height)`` in pixels, after the EXIF orientation (a JPEG
         stored 64x32 with orientation 6 is 32 wide and 64 high), as
-        :func:`read_image` returns it.
+        :func:`read_image` returns it: for a DICOM file with an ultrasound
+        region, the region's size (:func:`image_geometry` gives the full frame).
 
     Raises
     ------
-    MissingImageError, CorruptImageError
+    MissingImageError, CorruptImageError, MissingDecoderError, ImageError
         As :func:`read_image`.
     """
-    path = Path(path)
-    _check_file(path)
-    if is_dicom(path):
-        return _dicom_size(path, max_pixels)
-    with _open_pil(path, max_pixels) as (im, orientation):
-        width, height = im.size
-        if orientation in (5, 6, 7, 8):
-            width, height = height, width
-        im.verify()
-    if width <= 0 or height <= 0:
-        raise CorruptImageError(f"{path}: image has size {width}x{height}; expected a positive size",
-                                path=str(path))
-    return ImageSize(int(width), int(height))
+    return image_geometry(path, max_pixels).size

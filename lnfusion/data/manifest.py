@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lnfusion.data.imageio import image_size
+from lnfusion.data.frames import file_images
+from lnfusion.data.imageio import image_geometry
 from lnfusion.data.masks import mask_box, read_mask, roi_from_mask
 from lnfusion.data.schema import PATH_SEPARATOR, CohortSchema, Descriptor
 from lnfusion.exceptions import (
@@ -404,7 +405,7 @@ def _parse(manifest: Any, schema: Any, root: Any, check_images: bool, allow_empt
         table[schema.node] = [v or "" for v in nodes]
     if labelled:
         table[schema.label] = labels
-    if has_site:
+    if has_site and schema.site not in schema.descriptors:  # a site descriptor stays categorical
         table[schema.site] = sites
     return ParsedManifest(
         table=table, schema=schema, root=root, source=source, y=y,
@@ -471,7 +472,7 @@ def _parse_modality(df: pd.DataFrame, m: str, schema: CohortSchema, root: Path, 
         if check_images:
             for k, path in enumerate(paths):
                 try:
-                    sizes[k] = image_size(path)
+                    sizes[k] = image_geometry(path)  # full frame: the coordinates ROIs are drawn in
                 except ImageError as exc:
                     errors.append(type(exc)(f"{_where(source, pos, m)}: {exc}", path=path,
                                             row=pos, column=m))
@@ -491,7 +492,7 @@ def _parse_modality(df: pd.DataFrame, m: str, schema: CohortSchema, root: Path, 
                     if isinstance(box, str):
                         fail(RoiError, pos, roi_col, box)
                     elif sizes[k] is not None and (box[2] > sizes[k].width or box[3] > sizes[k].height):
-                        w, h = sizes[k]
+                        w, h = sizes[k].width, sizes[k].height
                         fail(RoiError, pos, roi_col,
                              f"ROI {part!r} lies outside image {paths[k]} of size {w}x{h} "
                              f"(width x height); expected x1 <= {w} and y1 <= {h}")
@@ -501,6 +502,15 @@ def _parse_modality(df: pd.DataFrame, m: str, schema: CohortSchema, root: Path, 
         if mask_cell is not None:
             mask_paths = _parse_masks(mask_cell, paths, sizes, boxes, schema.roi_margin, pos, m,
                                       mask_col, root, source, errors, fail)
+        for k, path in enumerate(paths):  # the frame policy and the ultrasound region, as training sees them
+            if sizes[k] is not None:
+                try:
+                    file_images(path, boxes[k], schema.modalities[m], sizes[k])
+                except RoiError as exc:
+                    fail(RoiError, pos, roi_col if roi_cell is not None else m, str(exc))
+                except ImageError as exc:
+                    errors.append(type(exc)(f"{_where(source, pos, m)}: {exc}", path=path,
+                                            row=pos, column=m))
         images.append(paths)
         rois.append(boxes)
         masks.append(mask_paths)
@@ -536,7 +546,7 @@ def _parse_masks(cell: str, paths: list[str], sizes: list[Any], boxes: list[Roi 
         size = sizes[k]
         if size is None:
             try:
-                size = image_size(paths[k])
+                size = image_geometry(paths[k], verify=False)
             except ImageError:
                 size = None  # the image itself is reported missing when check_images is on
         if size is not None and mask.shape != (size.height, size.width):

@@ -70,6 +70,8 @@ __all__ = [
     "shape_measurements",
     "measurement_names",
     "add_mask_measurements",
+    "dicom_spacing_mm",
+    "DICOM_SPACING",
 ]
 
 #: Measurement -> (unit kind, description); unit kind "length", "area" or "" (no unit).
@@ -288,25 +290,58 @@ def shape_measurements(mask: np.ndarray, pixel_spacing_mm: float | None = None) 
     }
 
 
+#: ``pixel_spacing`` value of :func:`add_mask_measurements` that reads each image's DICOM region spacing.
+DICOM_SPACING = "dicom"
+
+
+def dicom_spacing_mm(path: str, tolerance: float = 0.01) -> float | None:
+    """Square pixel size in mm of an image's DICOM ultrasound region; None when the file gives none.
+
+    Raises
+    ------
+    DataError
+        The pixels are not square (X and Y spacing differ by more than
+        ``tolerance``, relative): lengths would depend on the direction.
+    """
+    from lnfusion.data.imageio import image_geometry
+
+    spacing = image_geometry(path, verify=False).spacing_mm
+    if spacing is None:
+        return None
+    dx, dy = spacing
+    if abs(dx - dy) > tolerance * max(dx, dy):
+        raise DataError(f"{path}: the ultrasound region's pixels are {dx:g} x {dy:g} mm, not square; "
+                        "measurements in mm need square pixels")
+    return (dx + dy) / 2.0
+
+
 def add_mask_measurements(cohort: Cohort, modality: str = "bmode",
                           pixel_spacing: float | str | None = None,
-                          prefix: str = "lesion_") -> Cohort:
+                          prefix: str = "lesion_", source: str = "mask") -> Cohort:
     """Return a copy of ``cohort`` with the mask shape measurements as continuous descriptors.
 
     Parameters
     ----------
     cohort : Cohort
-        A cohort whose manifest has a ``<modality>_mask`` column.
+        A cohort whose manifest has a ``<modality>_mask`` column (or, with
+        ``source="roi"``, ROI boxes).
     modality : str
         Whose masks to measure.  A node with several images is measured on its
         first image that has a mask; a node without a mask gets NaN.
     pixel_spacing : float, str or None
-        Pixel size in mm: one number for every image, or the name of a numeric
-        column of ``cohort.table`` (mm per pixel, per node).  Columns are then
-        named ``<prefix>long_axis_mm``, ``<prefix>area_mm2``...; with None, in
-        pixels (``<prefix>long_axis_px``, ``<prefix>area_px2``).
+        Pixel size in mm: one number for every image, ``"dicom"`` for the
+        physical spacing of each measured image's DICOM ultrasound region
+        (:attr:`~lnfusion.data.ImageGeometry.spacing_mm`; pixels must be
+        square), or the name of a numeric column of ``cohort.table`` (mm per
+        pixel, per node).  Columns are then named ``<prefix>long_axis_mm``,
+        ``<prefix>area_mm2``...; with None, in pixels (``<prefix>long_axis_px``,
+        ``<prefix>area_px2``).
     prefix : str
         Prefix of the new descriptor names.
+    source : {"mask", "roi"}
+        Measure the lesion masks, or the ROI boxes (``<modality>_roi``, read
+        as a rectangular lesion outline: its long and short axis, area, axis
+        ratio and orientation; the outline measures are those of a rectangle).
 
     Returns
     -------
@@ -324,13 +359,19 @@ def add_mask_measurements(cohort: Cohort, modality: str = "bmode",
     from lnfusion.data.schema import Descriptor
 
     schema = cohort.schema
-    masks = cohort.masks(modality)
-    if not any(p is not None for paths in masks for p in paths):
-        raise SchemaError(f"{cohort.source}: modality {modality!r} has no masks; expected a "
-                          f"{schema.mask_column(modality)!r} column naming a mask per image")
+    if source not in ("mask", "roi"):
+        raise DataError(f"source must be 'mask' or 'roi', got {source!r}")
+    outlines = cohort.masks(modality) if source == "mask" else cohort.rois(modality)
+    if not any(p is not None for paths in outlines for p in paths):
+        column = schema.mask_column(modality) if source == "mask" else schema.roi_column(modality)
+        raise SchemaError(f"{cohort.source}: modality {modality!r} has no {source}s; expected a "
+                          f"{column!r} column giving a {source} per image")
+    images = cohort.images(modality)
     table = cohort.table
     unit = "px" if pixel_spacing is None else "mm"
-    if isinstance(pixel_spacing, str):
+    if pixel_spacing == DICOM_SPACING:
+        spacing = np.full(len(table), np.nan)
+    elif isinstance(pixel_spacing, str):
         if pixel_spacing not in table.columns:
             raise SchemaError(f"{cohort.source}: pixel spacing column {pixel_spacing!r} not found; "
                               f"columns: {list(table.columns)}")
@@ -343,17 +384,26 @@ def add_mask_measurements(cohort: Cohort, modality: str = "bmode",
         raise SchemaError(f"{cohort.source}: measurement column(s) {taken} already exist; "
                           "pass another prefix")
     values = {key: np.full(len(table), np.nan) for key in names}
-    for pos, paths in enumerate(masks):
-        path = next((p for p in paths if p is not None), None)
-        if path is None:
+    for pos, items in enumerate(outlines):
+        k = next((k for k, p in enumerate(items) if p is not None), None)
+        if k is None:
             continue
         s: Any = None
-        if pixel_spacing is not None:
+        if pixel_spacing == DICOM_SPACING:
+            s = dicom_spacing_mm(images[pos][k])
+        elif pixel_spacing is not None:
             s = spacing[pos]
-            if not (s > 0 and math.isfinite(s)):
-                raise DataError(f"{cohort.source}, node {pos} (patient {cohort.groups[pos]!r}): pixel "
-                                f"spacing {pixel_spacing!r} is {s!r}; expected a positive number of mm")
-        for key, v in shape_measurements(read_mask(path), s).items():
+        if pixel_spacing is not None and not (s is not None and s > 0 and math.isfinite(s)):
+            raise DataError(f"{cohort.source}, node {pos} (patient {cohort.groups[pos]!r}): pixel "
+                            f"spacing {pixel_spacing!r} is {s!r}; expected a positive number of mm"
+                            + (" (the image declares no ultrasound region with a physical spacing in cm)"
+                               if pixel_spacing == DICOM_SPACING else ""))
+        if source == "mask":
+            outline = read_mask(items[k])
+        else:
+            x0, y0, x1, y1 = items[k]
+            outline = np.ones((y1 - y0, x1 - x0), dtype=bool)
+        for key, v in shape_measurements(outline, s).items():
             values[key][pos] = v
     where = "mm" if unit == "mm" else "pixels"
     new_desc = {}

@@ -44,6 +44,12 @@ ROI_SUFFIX = "_roi"
 #: Suffix of the optional lesion-mask column of a modality (``bmode_mask`` for ``bmode``).
 MASK_SUFFIX = "_mask"
 
+#: Named frame policies of a modality (besides a frame index): see :class:`Modality`.
+FRAME_POLICIES: tuple[str, ...] = ("middle", "first", "all")
+
+#: Default cap on the frames one multi-frame file gives with ``frame="all"``.
+DEFAULT_MAX_FRAMES = 16
+
 #: Default margin around a mask's lesion box, as a fraction of the box's width / height.
 DEFAULT_ROI_MARGIN = 0.1
 
@@ -127,14 +133,36 @@ class Modality(JsonConfig):
         False for greyscale modalities such as B-mode.
     description : str, optional
         Free text shown in summaries.
+    frame : {"middle", "first", "all"} or int
+        Which frame of a multi-frame (cine) DICOM file is an image of the node:
+        ``"middle"`` (default) the middle frame, ``"first"`` the first, an int
+        ``k`` frame ``k`` (0-based; a file with fewer frames is an error), and
+        ``"all"`` every frame, each an image of the node (at most
+        ``max_frames``, evenly spaced).  Single-frame files are unaffected.
+        Validation, training, prediction and explanations all apply it, through
+        :func:`lnfusion.data.decode.modality_images`.
+    max_frames : int
+        With ``frame="all"``, the most frames taken from one file.
     """
 
     colour: bool = False
     description: str = ""
+    frame: str | int = "middle"
+    max_frames: int = DEFAULT_MAX_FRAMES
 
     def __post_init__(self) -> None:
         if not isinstance(self.colour, bool):
             raise SchemaError(f"Modality colour must be True or False, got {self.colour!r}")
+        frame = self.frame
+        if isinstance(frame, bool) or not (frame in FRAME_POLICIES or
+                                           (isinstance(frame, numbers.Integral) and frame >= 0)):
+            raise SchemaError(f"Modality frame must be one of {list(FRAME_POLICIES)} or a frame index "
+                              f">= 0, got {frame!r}")
+        if isinstance(frame, numbers.Integral):
+            _freeze(self, "frame", int(frame))
+        if isinstance(self.max_frames, bool) or not isinstance(self.max_frames, numbers.Integral) \
+                or self.max_frames < 1:
+            raise SchemaError(f"Modality max_frames must be an integer >= 1, got {self.max_frames!r}")
 
 
 #: Default modalities: B-mode (greyscale), colour Doppler and elastography (colour).
@@ -168,6 +196,14 @@ def check_model_inputs(columns: Any, outcome_derived: Any, where: str = "model i
             "input; using it would leak the label. Drop it from the requested descriptors")
 
 
+def _check_site_descriptor(column: str, descriptor: Descriptor) -> None:
+    """The site column declared as a descriptor too: allowed when it is categorical."""
+    if descriptor.kind != "categorical":
+        raise SchemaError(f"column {column!r} is the site column and is declared as a "
+                          f"{descriptor.kind} descriptor; a site used as a model input must be a "
+                          "categorical descriptor whose levels are the site names")
+
+
 def _check_name(value: Any, what: str, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -191,7 +227,15 @@ class CohortSchema(JsonConfig):
     label : str
         Column of class names.
     site : str or None
-        Column of the hospital / site.  Used when the manifest has it.
+        Column of the hospital / site (or scanner).  Used when the manifest has
+        it, for per-site counts and site-held-out validation.  By default the
+        site is not a model input; declare the same column among
+        ``descriptors`` as a ``categorical`` descriptor (levels: the site names)
+        to make it one.  The site is a confounder (case mix, scanners and
+        prevalence differ between sites), so a model that uses it may learn the
+        site's prevalence rather than the lesion; and in site-held-out
+        validation the held-out site is a level the model never saw.  See
+        ``docs/manifest.md``.
     descriptors : mapping of str to Descriptor
         Descriptor columns (each must be in the manifest).
     modalities : mapping of str to Modality
@@ -212,6 +256,10 @@ class CohortSchema(JsonConfig):
         by ``roi_margin`` times the box's width (left/right) and height
         (top/bottom), clamped to the image.  An explicit ROI box wins over the
         mask.  ``None``: masks never set the ROI (whole image unless a box is given).
+    positive_class : str or None
+        Two classes only: the class whose AUC, sensitivity and specificity the
+        evaluation reports (a two-class task has one ROC curve).  ``None``: the
+        first class of ``classes``.  See :attr:`positive`.
 
     Examples
     --------
@@ -230,6 +278,7 @@ class CohortSchema(JsonConfig):
     modalities: Mapping[str, Modality] = field(default_factory=lambda: dict(DEFAULT_MODALITIES))
     outcome_derived: tuple[str, ...] = ()
     roi_margin: float | None = DEFAULT_ROI_MARGIN
+    positive_class: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.classes, str) or not all(isinstance(c, str) and c for c in self.classes):
@@ -274,6 +323,11 @@ class CohortSchema(JsonConfig):
                 used.setdefault(col, role)
         for kind, names in (("descriptor", descriptors), ("modality", modalities)):
             for col in names:
+                if kind == "descriptor" and col == self.site and col not in (
+                        self.patient, self.node, self.label):
+                    _check_site_descriptor(col, descriptors[col])
+                    used[col] = "site and descriptor"
+                    continue
                 if col in used:
                     raise SchemaError(f"column {col!r} is used both as {used[col]} and as {kind}; "
                                       "expected each column to have one role")
@@ -303,6 +357,20 @@ class CohortSchema(JsonConfig):
                 raise SchemaError(f"CohortSchema roi_margin must be a number >= 0 (a fraction of the "
                                   f"lesion box size) or None, got {margin!r}")
             _freeze(self, "roi_margin", float(margin))
+        if self.positive_class is not None:
+            if len(classes) != 2:
+                raise SchemaError(f"CohortSchema positive_class={self.positive_class!r}: a positive "
+                                  f"class applies to two-class tasks only; classes are {list(classes)}")
+            if self.positive_class not in classes:
+                raise SchemaError(f"CohortSchema positive_class {self.positive_class!r} is not one "
+                                  f"of the classes {list(classes)}")
+
+    @property
+    def positive(self) -> str | None:
+        """The positive class of a two-class task (declared, else the first class); None otherwise."""
+        if len(self.classes) != 2:
+            return None
+        return self.positive_class if self.positive_class is not None else self.classes[0]
 
     # -- derived ------------------------------------------------------------------------
     def roi_column(self, modality: str) -> str:

@@ -7,17 +7,22 @@ per patient (the most frequent class among the patient's nodes; a validated
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lnfusion.exceptions import DataError
+from lnfusion.exceptions import DataError, ManifestError
 
 __all__ = ["PatientSplit", "split_patients", "PatientStratifiedKFold", "leave_one_site_out",
-           "patient_labels"]
+           "patient_labels", "SPLIT_VALUES", "split_from_column", "split_from_test_patients",
+           "read_patient_ids"]
+
+#: Values of a predefined split column (:func:`split_from_column`).
+SPLIT_VALUES: tuple[str, ...] = ("train", "test")
 
 
 @dataclass(frozen=True)
@@ -262,3 +267,156 @@ def leave_one_site_out(sites: Any, groups: Any = None) -> Iterator[tuple[str, np
         test = np.flatnonzero(sites == name)
         train = np.flatnonzero(sites != name)
         yield str(name), train, test
+
+
+# --------------------------------------------------------------------------------------
+# predefined splits (published folds)
+# --------------------------------------------------------------------------------------
+def _row(pos: int) -> str:
+    return f"row {pos + 2} (position {pos})"
+
+
+def _ids(groups: Any) -> np.ndarray:
+    if groups is None:
+        raise DataError("groups (patient id per node) is required: splits are made by patient")
+    groups = np.asarray([str(g) for g in np.asarray(groups, dtype=object)], dtype=object)
+    if len(groups) == 0:
+        raise DataError("cannot split an empty cohort (no nodes)")
+    return groups
+
+
+def split_from_column(values: Any, groups: Any, column: str = "split",
+                      source: str = "manifest") -> PatientSplit:
+    """The train / test split a manifest column gives (published folds).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_nodes,)
+        The column: ``"train"`` or ``"test"`` on every row (case and
+        surrounding spaces ignored).
+    groups : array-like of shape (n_nodes,)
+        Patient id per node.
+    column, source : str
+        Names of the column and of the file, for messages.
+
+    Returns
+    -------
+    PatientSplit
+        ``train`` and ``test`` node positions; ``val`` is empty.
+
+    Raises
+    ------
+    ManifestError
+        A cell is empty or not one of :data:`SPLIT_VALUES` (the message names
+        the row and the value), or a patient's nodes are on both sides, or no
+        node is marked ``train``.
+    """
+    groups = _ids(groups)
+    values = list(values) if not isinstance(values, pd.Series) else values.tolist()
+    if len(values) != len(groups):
+        raise DataError(f"{source}, column {column!r}: {len(values)} values for {len(groups)} nodes")
+    parts = np.empty(len(values), dtype=object)
+    for pos, v in enumerate(values):
+        text = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower()
+        if text not in SPLIT_VALUES:
+            got = "an empty cell" if not text else repr(v)
+            raise ManifestError(f"{source}, {_row(pos)}, column {column!r}: {got}; expected one of "
+                                f"{list(SPLIT_VALUES)} on every row", row=pos, column=column)
+        parts[pos] = text
+    frame = pd.DataFrame({"patient": groups, "part": parts})
+    sides = frame.groupby("patient", sort=False)["part"].nunique()
+    both = list(sides.index[sides > 1])
+    if both:
+        first = both[0]
+        rows = np.flatnonzero(groups == first)
+        detail = "; ".join(f"{parts[r]} on {_row(r)}" for r in rows[:6])
+        pos = int(rows[np.flatnonzero(parts[rows] != parts[rows[0]])[0]])
+        raise ManifestError(
+            f"{source}, column {column!r}: patient {first!r} has nodes on both sides ({detail})"
+            + (f"; {len(both) - 1} other patient(s) too: {both[1:6]}" if len(both) > 1 else "")
+            + "; expected all nodes of a patient in one part (a patient split in two leaks "
+            "between training and test)", row=pos, column=column)
+    train = np.flatnonzero(parts == "train")
+    test = np.flatnonzero(parts == "test")
+    if len(train) == 0:
+        raise ManifestError(f"{source}, column {column!r}: no row is 'train'; expected training "
+                            "patients", column=column)
+    return PatientSplit(train=train, val=np.array([], dtype=int), test=test)
+
+
+def split_from_test_patients(test_patients: Iterable[Any], groups: Any,
+                             source: str = "the test patient list") -> PatientSplit:
+    """The split that holds out the listed patients (every node of each) as the test set.
+
+    Parameters
+    ----------
+    test_patients : iterable
+        Patient ids of the test set (compared as text, so ``7`` matches ``"7"``).
+    groups : array-like of shape (n_nodes,)
+        Patient id per node.
+    source : str
+        Where the list came from, for messages (e.g. the file name).
+
+    Returns
+    -------
+    PatientSplit
+        ``train``: every other node; ``val`` is empty.
+
+    Raises
+    ------
+    DataError
+        The list is empty, names patients the cohort does not have (the
+        message lists them), or leaves no training patient.
+    """
+    groups = _ids(groups)
+    wanted = list(dict.fromkeys(str(p).strip() for p in test_patients))
+    if not wanted:
+        raise DataError(f"{source}: no patient ids; expected the ids of the test patients")
+    known = set(groups)
+    unknown = [p for p in wanted if p not in known]
+    if unknown:
+        shown = ", ".join(repr(p) for p in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise DataError(f"{source}: {len(unknown)} patient id(s) not in the cohort: {shown}{more}; "
+                        f"expected ids of the manifest's patient column (e.g. {sorted(known)[:3]})")
+    is_test = np.isin(groups, wanted)
+    if is_test.all():
+        raise DataError(f"{source}: every patient of the cohort is listed; expected some "
+                        "patients left for training")
+    return PatientSplit(train=np.flatnonzero(~is_test), val=np.array([], dtype=int),
+                        test=np.flatnonzero(is_test))
+
+
+def read_patient_ids(path: str | os.PathLike, column: str | None = None) -> list[str]:
+    """Patient ids from a file: one per line, or a CSV column.
+
+    Parameters
+    ----------
+    path : path-like
+        A text file with one id per line (blank lines and lines starting with
+        ``#`` skipped), or a ``.csv`` file.
+    column : str, optional
+        The CSV column holding the ids; default its first column.
+
+    Raises
+    ------
+    DataError
+        The file is missing or unreadable, or the column is not in the CSV.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if column is None:
+                column = frame.columns[0] if len(frame.columns) else None
+            if column not in frame.columns:
+                raise DataError(f"{path}: no column {column!r}; columns: {list(frame.columns)}")
+            return [v.strip() for v in frame[column].tolist() if v.strip()]
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"{path}: patient id file not found") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot read patient ids ({exc})") from exc
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]

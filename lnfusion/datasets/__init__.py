@@ -13,7 +13,8 @@ sex, neck level, side), ``sites`` (hospitals and scanner settings),
 (speckle physics), ``doppler`` (vessels and colour flow), ``elastography``
 (stiffness, strain display, 1-5 score), ``overlay`` (colour box and bars),
 ``acquisition`` (frames of one node), ``population`` (all tables, no images),
-``demo`` (:func:`make_demo_cohort`), ``presets`` (:data:`PRESETS`: cohort size and
+``demo`` (:func:`make_demo_cohort`), ``lesions`` (:func:`make_lesion_cohort`: a small
+two-class, one-modality practice cohort with lesion masks), ``presets`` (:data:`PRESETS`: cohort size and
 training settings of each demo preset), ``contact_sheet``.
 
 Importing this package never imports torch.
@@ -34,11 +35,13 @@ from lnfusion.datasets.descriptors import (
     expected_descriptor_frequencies,
     read_descriptors,
 )
+from lnfusion.datasets.lesions import LESION_CLASSES, make_lesion_cohort
 from lnfusion.datasets.population import Population, simulate_population
 from lnfusion.datasets.presets import PRESETS, demo_model_params, preset_settings
 
 __all__ = [
     "CLASSES",
+    "LESION_CLASSES",
     "PRESETS",
     "DemoCohortExistsError",
     "DemoConfig",
@@ -50,6 +53,7 @@ __all__ = [
     "expected_descriptor_frequencies",
     "load_latent",
     "make_demo_cohort",
+    "make_lesion_cohort",
     "preset_settings",
     "read_descriptors",
     "sample_anatomy",

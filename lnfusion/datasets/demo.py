@@ -13,7 +13,13 @@ Layout of ``root``::
     latent.csv             the true (latent) anatomy per node: for tests and docs only
     demo_config.json       the settings that produced the folder (seed, signal, sites...)
     README.txt             says that the data are simulated
-    images/<modality>/<patient>_<node>_<k>.png
+    images/<modality>/<patient>_<node>_<k>.png   (.dcm with image_format="dicom")
+
+With ``image_format="dicom"`` every image is written as an ultrasound scanner
+exports it (:mod:`~lnfusion.datasets.scanner_dicom`): an RLE-compressed DICOM
+frame with simulated burned-in text around the image and an ultrasound region
+around the image itself.  lnfusion reads the region back, so the pixels, the
+model and its results are those of the PNG cohort of the same seed.
 """
 from __future__ import annotations
 
@@ -81,6 +87,7 @@ class DemoConfig(JsonConfig):
     misread_rate: float = DEFAULT_MISREAD_RATE
     size_error_mm: float = DEFAULT_SIZE_ERROR_MM
     preset: str | None = None
+    image_format: str = "png"
 
 
 def _resolve(n_patients: int | None, image_size: int | None, preset: str | None
@@ -107,13 +114,20 @@ def _n_workers(n_jobs: int | None, n_nodes: int) -> int:
     return cpus if n_jobs == -1 else int(n_jobs)
 
 
-def _image_name(patient: str, node: str, k: int) -> str:
-    return f"{patient}_{node}_{k + 1}.png"
+#: Image formats :func:`make_demo_cohort` writes -> file suffix.
+IMAGE_FORMATS = {"png": ".png", "dicom": ".dcm"}
 
 
-def _render_chunk(tasks: Sequence[tuple], seed: int, image_size: int, out_dir: str) -> int:
+def _image_name(patient: str, node: str, k: int, image_format: str = "png") -> str:
+    return f"{patient}_{node}_{k + 1}{IMAGE_FORMATS[image_format]}"
+
+
+def _render_chunk(tasks: Sequence[tuple], seed: int, image_size: int, out_dir: str,
+                  image_format: str = "png") -> int:
     """Render and write the frames of a chunk of nodes (runs in worker processes)."""
     from PIL import Image
+
+    from lnfusion.datasets.scanner_dicom import write_scanner_dicom
 
     out = Path(out_dir)
     for index, latent, site_name, n_images, patient, node in tasks:
@@ -121,9 +135,11 @@ def _render_chunk(tasks: Sequence[tuple], seed: int, image_size: int, out_dir: s
                              n_images, image_size)
         for modality, images in frames.items():
             for k, array in enumerate(images):
-                Image.fromarray(array).save(out / "images" / modality
-                                            / _image_name(patient, node, k), format="PNG",
-                                            compress_level=1)
+                path = out / "images" / modality / _image_name(patient, node, k, image_format)
+                if image_format == "dicom":
+                    write_scanner_dicom(path, array, f"SIMULATED {patient} {node} {modality} {k + 1}")
+                else:
+                    Image.fromarray(array).save(path, format="PNG", compress_level=1)
     return len(tasks)
 
 
@@ -133,7 +149,7 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
                      missing_rate: float = DEFAULT_MISSING_RATE, n_jobs: int | None = None,
                      overwrite: bool = False, progress: bool = False, *,
                      misread_rate: float = DEFAULT_MISREAD_RATE,
-                     size_error_mm: float = DEFAULT_SIZE_ERROR_MM):
+                     size_error_mm: float = DEFAULT_SIZE_ERROR_MM, image_format: str = "png"):
     """Write the SIMULATED demo cohort under ``root`` and load it as a Cohort.
 
     Parameters
@@ -172,6 +188,11 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
         Probability that a categorical/ordinal descriptor reading is wrong (0.20).
     size_error_mm : float
         Standard deviation of the axis measurement error in mm (1.0).
+    image_format : {"png", "dicom"}
+        ``"dicom"``: each image as a scanner exports it, an RLE-compressed
+        DICOM frame with simulated burned-in text outside its ultrasound region
+        (:func:`~lnfusion.datasets.scanner_dicom.write_scanner_dicom`); read
+        back, the pixels are those of ``"png"``.
 
     Returns
     -------
@@ -197,10 +218,12 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
     signal = resolve_modality_signal(modality_signal)
+    if image_format not in IMAGE_FORMATS:
+        raise ConfigError(f"image_format: expected one of {sorted(IMAGE_FORMATS)}, got {image_format!r}")
     config = DemoConfig(n_patients=n_patients, seed=int(seed), image_size=image_size,
                         modality_signal=signal, missing_rate=float(missing_rate),
                         misread_rate=float(misread_rate), size_error_mm=float(size_error_mm),
-                        preset=preset)
+                        preset=preset, image_format=image_format)
     if root.exists() and not overwrite:
         raise DemoCohortExistsError(f"{root} already exists; pass overwrite=True (or "
                                     "--overwrite) to replace it, or choose another folder")
@@ -211,7 +234,7 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
     nodes = population.nodes
     manifest = population.descriptors.copy()
     for m in MODALITIES:
-        manifest[m] = [";".join(f"images/{m}/{_image_name(p, q, k)}" for k in range(c))
+        manifest[m] = [";".join(f"images/{m}/{_image_name(p, q, k, image_format)}" for k in range(c))
                        for p, q, c in zip(nodes["patient_id"], nodes["node_id"], nodes[f"n_{m}"])]
     latent_cols = [c for c in nodes.columns if c not in ("age", "sex", "side", "location")]
     records = nodes.to_dict("records")
@@ -229,11 +252,12 @@ def make_demo_cohort(root: str | os.PathLike, n_patients: int | None = None, see
         done = 0
         if workers == 1:
             for chunk in chunks:
-                done += _render_chunk(chunk, config.seed, image_size, str(tmp))
+                done += _render_chunk(chunk, config.seed, image_size, str(tmp), image_format)
                 _report(progress, done, len(tasks), start)
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
-                futures = [ex.submit(_render_chunk, chunk, config.seed, image_size, str(tmp))
+                futures = [ex.submit(_render_chunk, chunk, config.seed, image_size, str(tmp),
+                                     image_format)
                            for chunk in chunks]
                 for fut in futures:
                     done += fut.result()

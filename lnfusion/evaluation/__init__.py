@@ -17,6 +17,7 @@ from lnfusion.evaluation.metrics import (
     MetricsResult,
     check_predictions,
     classification_metrics,
+    positive_class_index,
     predict_labels,
 )
 from lnfusion.evaluation.predictions import align_proba, collect_predictions
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate",
     "evaluate_predictions",
     "expected_calibration_error",
+    "positive_class_index",
     "predict_labels",
     "reliability_bins",
     "validate_by_site",

@@ -3,7 +3,8 @@
 Per class, DeLong's test (:func:`lnfusion.stats.roc.delong_test`); for the
 macro AUC, a paired stratified patient bootstrap
 (:func:`lnfusion.stats.bootstrap.bootstrap_weights`) scored by
-:class:`lnfusion.stats.auc.SortedScores`.
+:class:`lnfusion.stats.auc.SortedScores`.  A two-class task has one AUC and
+one test: DeLong's, for the positive class.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lnfusion.evaluation.metrics import check_predictions
+from lnfusion.evaluation.metrics import check_predictions, positive_class_index
 from lnfusion.exceptions import StatsError
 from lnfusion.stats.auc import SortedScores, auc_score
 from lnfusion.stats.bootstrap import bootstrap_weights
@@ -34,6 +35,7 @@ def compare_models(
     n_boot: int = 1000,
     random_state: int | None = 0,
     adjust: str = "holm",
+    positive_class: str | None = None,
 ) -> pd.DataFrame:
     """Paired comparison of two models' AUCs on the same nodes.
 
@@ -54,6 +56,9 @@ def compare_models(
     adjust : str, default "holm"
         p-value adjustment across the per-class tests
         (:func:`lnfusion.stats.adjust.adjust_pvalues`).
+    positive_class : str, optional
+        Two classes only: the class whose AUCs are compared (default the first;
+        see :func:`lnfusion.evaluation.positive_class_index`).
 
     Returns
     -------
@@ -61,9 +66,16 @@ def compare_models(
         One row per class plus a ``"macro"`` row: ``model_a``, ``model_b``,
         ``class``, ``n``, ``auc_a``, ``auc_b``, ``diff`` (a - b), ``ci_low``,
         ``ci_high`` (of the difference), ``z``, ``pval``, ``pval_adj``, ``method``.
+        With two classes, a single row: the positive class.
 
     Notes
     -----
+    * Two classes: one ROC curve per model, hence one DeLong test (the other
+      class's curve is its mirror image, with the same AUC and the same test).
+      Its ``pval_adj`` equals ``pval``: there is nothing to adjust within one
+      comparison (:func:`lnfusion.evaluation.evaluate` adjusts across branches).
+      Identical to R ``pROC::roc.test(roc_a, roc_b, method = "delong",
+      paired = TRUE)``.
     * Per class: DeLong's test for two correlated ROC curves
       (:func:`lnfusion.stats.roc.delong_test`) on the one-vs-rest problem; the
       p-values of the classes are adjusted together (``pval_adj``, Holm by default).
@@ -87,10 +99,11 @@ def compare_models(
     y, pa, g = check_predictions(y_true, proba_a, classes, groups, name=names[0])
     _, pb, _ = check_predictions(y, proba_b, classes, None, name=names[1])
     n, k = pa.shape
+    pos = positive_class_index(classes, positive_class)
     counts = np.bincount(y, minlength=k)
     present = (counts > 0) & (counts < n)  # absent classes were reported by the metrics
     rows = []
-    for c in range(k):
+    for c in range(k) if pos is None else [pos]:
         base = {"model_a": names[0], "model_b": names[1], "class": classes[c], "n": n}
         if not present[c]:
             rows.append({**base, "auc_a": math.nan, "auc_b": math.nan, "diff": math.nan,
@@ -112,6 +125,10 @@ def compare_models(
     adj = adjust_pvalues([r["pval"] for r in rows], adjust)
     for r, v in zip(rows, adj):
         r["pval_adj"] = float(v)
+    cols = ["model_a", "model_b", "class", "n", "auc_a", "auc_b", "diff", "ci_low", "ci_high",
+            "z", "pval", "pval_adj", "method"]
+    if pos is not None:
+        return pd.DataFrame(rows)[cols]
 
     macro = {"model_a": names[0], "model_b": names[1], "class": "macro", "n": n}
     if present.all():
@@ -141,6 +158,4 @@ def compare_models(
                       "pval": math.nan, "method": "undefined (class absent)",
                       "pval_adj": math.nan})
     rows.append(macro)
-    cols = ["model_a", "model_b", "class", "n", "auc_a", "auc_b", "diff", "ci_low", "ci_high",
-            "z", "pval", "pval_adj", "method"]
     return pd.DataFrame(rows)[cols]

@@ -40,6 +40,7 @@ __all__ = [
     "AbsentClassError",
     "MetricsResult",
     "check_predictions",
+    "positive_class_index",
     "predict_labels",
     "classification_metrics",
 ]
@@ -149,6 +150,43 @@ def _check_present(y: np.ndarray, classes: Sequence[str], absent: AbsentPolicy,
     return ok
 
 
+def positive_class_index(classes: Sequence[str], positive_class: str | None = None) -> int | None:
+    """Position of the positive class of a two-class task; None with more classes.
+
+    A two-class task has one ROC curve and one AUC: the other class's
+    one-vs-rest curve is its mirror image.  Its metrics are reported once, for
+    the positive class.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        Class names in index order (the schema's declared order).
+    positive_class : str, optional
+        The positive class (``CohortSchema.positive_class``).  Default: the
+        first class of ``classes`` when there are two.
+
+    Returns
+    -------
+    int or None
+        Index of the positive class, or None for three or more classes.
+
+    Raises
+    ------
+    DataError
+        ``positive_class`` is not one of ``classes``, or is given for a task
+        with more than two classes.
+    """
+    classes = [str(c) for c in classes]
+    if positive_class is None:
+        return 0 if len(classes) == 2 else None
+    if len(classes) != 2:
+        raise DataError(f"positive_class={positive_class!r}: a positive class applies to two-class "
+                        f"tasks only; classes are {classes}")
+    if str(positive_class) not in classes:
+        raise DataError(f"positive_class: {positive_class!r} is not one of the classes {classes}")
+    return classes.index(str(positive_class))
+
+
 # --------------------------------------------------------------------------- labels
 def predict_labels(proba: np.ndarray, classes: Sequence[str],
                    threshold: Threshold = "argmax") -> np.ndarray:
@@ -207,8 +245,11 @@ class MetricsResult:
         ``n``, ``n_patients``, ``macro_auc`` (+ ``_ci_low``/``_ci_high``),
         ``accuracy``, ``balanced_accuracy``, ``macro_f1``, ``brier``, and the
         top-label ``ece``, ``calibration_slope``, ``calibration_intercept``.
+        With two classes ``macro_auc`` is the single AUC of the positive class,
+        with that AUC's interval.
     per_class : pandas.DataFrame
-        One row per class: ``n_pos``, ``n_neg``, ``auc`` with its CI,
+        One row per class (with two classes, one row: the positive class):
+        ``n_pos``, ``n_neg``, ``auc`` with its CI,
         ``sensitivity``, ``specificity``, ``ppv``, ``npv`` with Wilson CIs,
         ``f1``, ``calibration_slope``, ``calibration_intercept`` (one-vs-rest).
     confusion : numpy.ndarray of shape (k, k)
@@ -221,6 +262,8 @@ class MetricsResult:
     roc_band : pandas.DataFrame
         Pointwise bootstrap band of the ROC curve on a fixed FPR grid:
         ``class``, ``fpr``, ``tpr_low``, ``tpr_high`` (empty when ``n_boot=0``).
+    positive_class : str or None
+        The positive class of a two-class task (None with more classes).
     """
 
     classes: tuple[str, ...]
@@ -230,6 +273,7 @@ class MetricsResult:
     calibration: pd.DataFrame
     roc: pd.DataFrame
     roc_band: pd.DataFrame = field(default_factory=pd.DataFrame)
+    positive_class: str | None = None
 
 
 def _delong_ci(y_bin: np.ndarray, score: np.ndarray, alpha: float) -> tuple[float, float, float]:
@@ -304,6 +348,7 @@ def classification_metrics(
     auc_method: AucMethod = "delong",
     absent_class: AbsentPolicy = "raise",
     name: str = "proba",
+    positive_class: str | None = None,
 ) -> MetricsResult:
     """Discrimination, classification and calibration metrics of one probability matrix.
 
@@ -340,6 +385,10 @@ def classification_metrics(
         the macro AUC) as NaN.
     name : str, default "proba"
         Name of the model in error messages.
+    positive_class : str, optional
+        Two classes only: the positive class whose AUC, sensitivity,
+        specificity, PPV, NPV, ROC curve and calibration curve are reported
+        (see :func:`positive_class_index`; default the first class).
 
     Returns
     -------
@@ -347,6 +396,13 @@ def classification_metrics(
 
     Notes
     -----
+    * Two classes: the other class's one-vs-rest curve mirrors the positive
+      one (same AUC, sensitivity and specificity swapped), so ``per_class``,
+      ``roc``, ``roc_band`` and the per-class calibration curve hold the
+      positive class alone, and ``summary["macro_auc"]`` is its AUC with its
+      own interval (DeLong or bootstrap, as ``auc_method``) rather than a
+      mean over mirror images.  ``accuracy``, ``balanced_accuracy``,
+      ``macro_f1``, ``brier`` and the confusion matrix still count both classes.
     * AUCs are one-vs-rest.  DeLong intervals come from
       :func:`lnfusion.stats.roc.roc_auc_ci`.  One stratified bootstrap (patients
       drawn with replacement within strata of the same class make-up,
@@ -391,12 +447,16 @@ def classification_metrics(
     if n == 0:
         raise DataError(f"{name}: no node to evaluate")
     present = _check_present(y, classes, absent_class, name)
+    pos = positive_class_index(classes, positive_class)
+    reported = np.arange(k) if pos is None else np.array([pos])
     pred = predict_labels(p, classes, threshold)
     cm = np.zeros((k, k), dtype=int)
     np.add.at(cm, (y, pred), 1)
 
     onehot = np.eye(k, dtype=int)[y]
-    boot = _bootstrap_roc(y, p, classes, g, present, alpha, int(n_boot), random_state)
+    curves = present.copy()
+    curves[np.setdiff1d(np.arange(k), reported)] = False
+    boot = _bootstrap_roc(y, p, classes, g, curves, alpha, int(n_boot), random_state)
     rows = []
     for c in range(k):
         tp = int(cm[c, c])
@@ -425,12 +485,18 @@ def classification_metrics(
             "calibration_slope": slope, "calibration_intercept": intercept,
         })
     per_class = pd.DataFrame(rows)
+    f1 = per_class["f1"].mean()
+    recall = np.nanmean(per_class["sensitivity"].to_numpy(dtype=float))
 
-    if present.all():
+    if not present.all():
+        macro = macro_lo = macro_hi = math.nan
+    elif pos is not None:
+        macro, macro_lo, macro_hi = (float(per_class.loc[pos, col])
+                                     for col in ("auc", "auc_ci_low", "auc_ci_high"))
+    else:
         macro = float(np.mean(per_class["auc"]))
         macro_lo, macro_hi = (float(v) for v in boot.macro_ci)
-    else:
-        macro = macro_lo = macro_hi = math.nan
+    per_class = per_class.iloc[reported].reset_index(drop=True)
     correct = (pred == y).astype(float)
     confidence = p[np.arange(n), pred]
     top = reliability_bins(correct, confidence, n_bins)
@@ -440,8 +506,8 @@ def classification_metrics(
         "n_patients": int(np.unique(g.astype(str)).size) if g is not None else n,
         "macro_auc": macro, "macro_auc_ci_low": macro_lo, "macro_auc_ci_high": macro_hi,
         "accuracy": float(np.trace(cm) / n),
-        "balanced_accuracy": float(np.nanmean(per_class["sensitivity"].to_numpy(dtype=float))),
-        "macro_f1": float(per_class["f1"].mean()),
+        "balanced_accuracy": float(recall),
+        "macro_f1": float(f1),
         "brier": brier_score(y, p),
         "ece": _ece(top),
         "calibration_slope": slope, "calibration_intercept": intercept,
@@ -449,16 +515,17 @@ def classification_metrics(
 
     top = top.assign(curve="top_label")
     cal_frames = [top] + [reliability_bins(onehot[:, c], p[:, c], n_bins).assign(curve=classes[c])
-                          for c in range(k)]
+                          for c in reported]
     calibration = pd.concat(cal_frames, ignore_index=True)
     calibration = calibration[["curve"] + [col for col in calibration if col != "curve"]]
 
     roc_frames = []
-    for c in np.flatnonzero(present):
+    for c in np.flatnonzero(curves):
         fpr, tpr, thr = roc_points(onehot[:, c], p[:, c], drop_intermediate=True)
         roc_frames.append(pd.DataFrame({"class": classes[c], "fpr": fpr, "tpr": tpr,
                                         "threshold": np.minimum(thr, 1.0)}))
     roc = (pd.concat(roc_frames, ignore_index=True) if roc_frames
            else pd.DataFrame(columns=["class", "fpr", "tpr", "threshold"]))
     return MetricsResult(classes=classes, summary=summary, per_class=per_class, confusion=cm,
-                         calibration=calibration, roc=roc, roc_band=boot.band)
+                         calibration=calibration, roc=roc, roc_band=boot.band,
+                         positive_class=None if pos is None else classes[pos])

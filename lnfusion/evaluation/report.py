@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lnfusion.evaluation.comparison import compare_models
-from lnfusion.evaluation.metrics import Threshold, classification_metrics
+from lnfusion.evaluation.metrics import Threshold, classification_metrics, positive_class_index
 from lnfusion.evaluation.predictions import collect_predictions
 from lnfusion.exceptions import DataError, PersistenceError
 from lnfusion.formatting import (
@@ -55,6 +55,11 @@ MACRO_TEST_NOTE = (
     "(z = diff / SD of bootstrap differences, as pROC's roc.test(method='bootstrap'); CI = "
     "percentile interval); p-values Holm-adjusted across the branches compared (pval_adj).")
 
+BINARY_TEST_NOTE = (
+    "DeLong's test of the two correlated ROC curves of the positive class on the nodes both "
+    "models scored (as pROC's roc.test(method='delong', paired=TRUE)); one test per comparison, "
+    "p-values Holm-adjusted across the branches compared (pval_adj).")
+
 
 def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
@@ -73,16 +78,18 @@ class EvaluationResult:
     summary : pandas.DataFrame
         One row per model/branch (the reference model first): ``n`` nodes
         scored, ``n_missing`` nodes the branch could not see, ``n_patients``,
-        ``macro_auc`` with its CI, ``accuracy``, ``balanced_accuracy``,
-        ``macro_f1``, ``brier``, ``ece``, ``calibration_slope``,
-        ``calibration_intercept``.
+        ``macro_auc`` with its CI (two classes: the AUC of the positive class),
+        ``accuracy``, ``balanced_accuracy``, ``macro_f1``, ``brier``, ``ece``,
+        ``calibration_slope``, ``calibration_intercept``.
     per_class : pandas.DataFrame
-        One row per model and class (one-vs-rest): ``auc`` with its CI,
-        ``sensitivity``, ``specificity``, ``ppv``, ``npv`` with Wilson CIs,
-        ``f1``, ``calibration_slope``, ``calibration_intercept``.
+        One row per model and class (one-vs-rest; two classes: the positive
+        class only): ``auc`` with its CI, ``sensitivity``, ``specificity``,
+        ``ppv``, ``npv`` with Wilson CIs, ``f1``, ``calibration_slope``,
+        ``calibration_intercept``.
     comparisons : pandas.DataFrame
         Reference model vs each branch, per class (DeLong) and macro (paired
-        patient bootstrap): see :func:`lnfusion.evaluation.compare_models`.
+        patient bootstrap); two classes: one DeLong row per branch.  See
+        :func:`lnfusion.evaluation.compare_models`.
     confusion : pandas.DataFrame
         Long format: ``model``, ``true``, ``predicted``, ``count``.
     calibration : pandas.DataFrame
@@ -96,7 +103,8 @@ class EvaluationResult:
         Nodes missing each modality: ``modality``, ``n_missing``, ``n_nodes``.
     settings : dict
         ``alpha``, ``n_bins``, ``threshold``, ``n_boot``, ``random_state``,
-        ``reference`` (the model compared with every branch), ``models``.
+        ``reference`` (the model compared with every branch), ``models``,
+        ``positive_class`` (two classes; None otherwise).
     title : str
         Report heading.
     """
@@ -118,6 +126,18 @@ class EvaluationResult:
     def models(self) -> list[str]:
         """Model and branch names, reference model first."""
         return [str(m) for m in self.summary["model"]]
+
+    @property
+    def positive_class(self) -> str | None:
+        """The positive class of a two-class task (None with more classes)."""
+        value = self.settings.get("positive_class")
+        return None if value is None else str(value)
+
+    @property
+    def auc_label(self) -> str:
+        """How the summary's AUC is named: ``"AUC of <positive class>"`` or ``"macro AUC"``."""
+        pos = self.positive_class
+        return "macro AUC" if pos is None else f"AUC of {pos}"
 
     @property
     def reference(self) -> str:
@@ -172,7 +192,7 @@ class EvaluationResult:
             "model": s["model"],
             "nodes": [f"{int(n)}" + (f" ({int(m)} missing)" if m else "")
                       for n, m in zip(s["n"], s["n_missing"])],
-            f"macro AUC ({ci})": [format_ci(a, lo, hi) for a, lo, hi in
+            f"{self.auc_label} ({ci})": [format_ci(a, lo, hi) for a, lo, hi in
                                   zip(s["macro_auc"], s["macro_auc_ci_low"], s["macro_auc_ci_high"])],
             "accuracy": s["accuracy"].map(format_number),
             "balanced accuracy": s["balanced_accuracy"].map(format_number),
@@ -202,7 +222,9 @@ class EvaluationResult:
             "AUC a": c["auc_a"].map(format_number), "AUC b": c["auc_b"].map(format_number),
             f"difference ({ci})": [format_ci(*r) for r in zip(c["diff"], c["ci_low"], c["ci_high"])],
             "z": c["z"].map(lambda v: format_number(v, 2)),
-            "p": c["pval"].map(format_pvalue), "p (Holm)": c["pval_adj"].map(format_pvalue),
+            "p": c["pval"].map(format_pvalue),
+            "p (Holm, across branches)" if self.positive_class else "p (Holm)":
+                c["pval_adj"].map(format_pvalue),
             "test": c["method"],
         }) if len(c) else pd.DataFrame()
         ms = self.missing
@@ -228,6 +250,14 @@ class EvaluationResult:
         thr = "most probable class" if thr == "argmax" else f"cut-offs {thr}"
         auc = ("DeLong" if st.get("auc_method", "delong") == "delong"
                else "patient bootstrap")
+        if self.positive_class is not None:
+            return (f"Classes: {', '.join(self.classes)}; positive class: {self.positive_class} "
+                    f"(one ROC curve and one AUC per model). Predicted class: {thr}. "
+                    f"Intervals: {self._ci_label()} (AUC: {auc}; sensitivity, specificity: "
+                    f"Wilson). Bootstrap: {st.get('n_boot', '?')} resamples of whole patients, "
+                    f"stratified by class make-up (seed {st.get('random_state')}), for the ROC "
+                    f"bands. Calibration: {st.get('n_bins', '?')} equal-width bins; ECE, slope and "
+                    "intercept in the summary are top-label.")
         return (f"Classes: {', '.join(self.classes)}. Predicted class: {thr}. "
                 f"Intervals: {self._ci_label()} (per-class AUC: {auc}; macro AUC: patient "
                 "bootstrap; sensitivity, specificity: Wilson). "
@@ -235,16 +265,23 @@ class EvaluationResult:
                 f"class make-up (seed {st.get('random_state')}). Calibration: {st.get('n_bins', '?')} "
                 "equal-width bins; ECE, slope and intercept in the summary are top-label.")
 
+    def _per_class_heading(self) -> str:
+        pos = self.positive_class
+        return "Per class (one-vs-rest)" if pos is None else f"Positive class: {pos}"
+
+    def _test_note(self) -> str:
+        return MACRO_TEST_NOTE if self.positive_class is None else BINARY_TEST_NOTE
+
     # ------------------------------------------------------------------ renderers
     def to_markdown(self) -> str:
         """The report as Markdown (tables only; use :meth:`to_html` for figures)."""
         t = self.display_tables()
         parts = [f"# {self.title}", "", self._settings_line(), "", "## Summary", "",
-                 markdown_table(t["summary"]), "", "## Per class (one-vs-rest)", "",
+                 markdown_table(t["summary"]), "", f"## {self._per_class_heading()}", "",
                  markdown_table(t["per_class"]), ""]
         if len(t["comparisons"]):
             parts += [f"## {self.reference} vs each branch", "", markdown_table(t["comparisons"]),
-                      "", MACRO_TEST_NOTE, ""]
+                      "", self._test_note(), ""]
         if len(t["missing"]):
             parts += ["## Missing modalities", "",
                       "Each branch is evaluated on the nodes it could see; "
@@ -271,11 +308,11 @@ class EvaluationResult:
         t = self.display_tables()
         p = id_prefix
         sections = [Section(f"{p}summary", "Summary", html_table(t["summary"])),
-                    Section(f"{p}per-class", "Per class (one-vs-rest)", html_table(t["per_class"]))]
+                    Section(f"{p}per-class", self._per_class_heading(), html_table(t["per_class"]))]
         if len(t["comparisons"]):
             sections.append(Section(
                 f"{p}comparisons", f"{self.reference} vs each branch",
-                html_table(t["comparisons"]) + f'<p class="note">{_esc(MACRO_TEST_NOTE)}</p>'))
+                html_table(t["comparisons"]) + f'<p class="note">{_esc(self._test_note())}</p>'))
         if len(t["missing"]):
             sections.append(Section(
                 f"{p}missing", "Missing modalities",
@@ -359,7 +396,7 @@ class EvaluationResult:
     def __repr__(self) -> str:
         macro = ", ".join(f"{m}={format_number(a)}" for m, a in
                           zip(self.summary["model"], self.summary["macro_auc"]))
-        return f"EvaluationResult({self.title!r}, n={self._n()}, macro AUC: {macro})"
+        return f"EvaluationResult({self.title!r}, n={self._n()}, {self.auc_label}: {macro})"
 
     def _n(self) -> int:
         return int(self.summary["n"].iloc[0] + self.summary["n_missing"].iloc[0])
@@ -386,6 +423,7 @@ def evaluate_predictions(
     auc_method: str = "delong",
     absent_class: str = "raise",
     title: str = "Evaluation",
+    positive_class: str | None = None,
 ) -> EvaluationResult:
     """Evaluate probability matrices of a model and its branches on the same nodes.
 
@@ -411,6 +449,10 @@ def evaluate_predictions(
         :class:`~lnfusion.evaluation.AbsentClassError` (``"raise"``) or gives NaN AUCs
         with a warning.  Classes absent from the nodes a *branch* saw always warn.
     title : str, default "Evaluation"
+    positive_class : str, optional
+        Two classes only: the positive class, whose single AUC, test and
+        one-vs-rest metrics are reported (default the first class; see
+        :func:`lnfusion.evaluation.positive_class_index`).
 
     Returns
     -------
@@ -419,6 +461,8 @@ def evaluate_predictions(
     if not probas:
         raise DataError("probas: expected at least one model's probabilities")
     classes = tuple(str(c) for c in classes)
+    pos = positive_class_index(classes, positive_class)
+    positive = None if pos is None else classes[pos]
     names = [str(k) for k in probas]
     reference = names[0]
     y = np.asarray(y_true)
@@ -453,7 +497,7 @@ def evaluate_predictions(
         gs = None if g is None else g[seen]
         m = classification_metrics(y[seen], p[seen], classes, gs, name=name,
                                    absent_class=absent_class if name == reference else "warn",
-                                   **common)
+                                   positive_class=positive, **common)
         summary_rows.append({"model": name, "n_missing": n_missing, **m.summary})
         per_class.append(m.per_class.assign(model=name))
         ii, jj = np.indices(m.confusion.shape)
@@ -466,7 +510,8 @@ def evaluate_predictions(
         if name != reference:
             comparisons.append(compare_models(
                 y[seen], ref_p[seen], p[seen], classes, gs, names=(reference, name),
-                alpha=alpha, n_boot=n_boot, random_state=random_state))
+                alpha=alpha, n_boot=n_boot, random_state=random_state,
+                positive_class=positive))
 
     def frame(parts: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
         parts = [x for x in parts if len(x)]
@@ -479,8 +524,10 @@ def evaluate_predictions(
     if len(comp):
         from lnfusion.stats.adjust import adjust_pvalues
 
-        macro = comp["class"] == "macro"
-        comp.loc[macro, "pval_adj"] = adjust_pvalues(comp.loc[macro, "pval"].to_numpy(), "holm")
+        # the headline test of each comparison (macro bootstrap; two classes: the single
+        # DeLong test) is adjusted across the branches compared
+        head = comp["class"] == ("macro" if positive is None else positive)
+        comp.loc[head, "pval_adj"] = adjust_pvalues(comp.loc[head, "pval"].to_numpy(), "holm")
     if modality_mask is not None and len(modality_mask.columns):
         mask = modality_mask.astype(bool)
         missing = pd.DataFrame({"modality": [str(c) for c in mask.columns],
@@ -489,7 +536,8 @@ def evaluate_predictions(
     else:
         missing = pd.DataFrame(columns=["modality", "n_missing", "n_nodes"])
     settings = {**common, "threshold": threshold if isinstance(threshold, str) else dict(threshold),
-                "reference": reference, "models": names, "absent_class": absent_class}
+                "reference": reference, "models": names, "absent_class": absent_class,
+                "positive_class": positive}
     return EvaluationResult(
         classes=classes,
         summary=pd.DataFrame(summary_rows)[_SUMMARY_COLS],
@@ -514,6 +562,7 @@ def evaluate(
     auc_method: str = "delong",
     model_name: str = "model",
     title: str = "Evaluation",
+    positive_class: str | None = None,
 ) -> EvaluationResult:
     """Evaluate a fitted model, and each of its branches, on a cohort.
 
@@ -545,6 +594,9 @@ def evaluate(
         Name of the model's row.
     title : str, default "Evaluation"
         Report heading.
+    positive_class : str, optional
+        Two classes only: the positive class (default the cohort's
+        ``positive_class``, i.e. the schema's, else its first class).
 
     Returns
     -------
@@ -565,7 +617,9 @@ def evaluate(
     """
     probas = collect_predictions(model, cohort, model_name)
     mask = cohort.modality_mask() if hasattr(cohort, "modality_mask") else None
+    if positive_class is None:
+        positive_class = getattr(cohort, "positive_class", None)
     return evaluate_predictions(cohort.y, probas, cohort.classes, cohort.groups,
                                 modality_mask=mask, alpha=alpha, n_bins=n_bins,
                                 threshold=threshold, n_boot=n_boot, random_state=random_state,
-                                auc_method=auc_method, title=title)
+                                auc_method=auc_method, title=title, positive_class=positive_class)

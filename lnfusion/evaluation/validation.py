@@ -39,6 +39,7 @@ from lnfusion.formatting import (
     table_to_json,
 )
 from lnfusion.io import atomic_write_text
+from lnfusion.progress import progress_iter
 
 __all__ = ["CrossValidationResult", "SiteValidationResult", "cross_validate", "validate_by_site"]
 
@@ -114,7 +115,7 @@ class _ResamplingResult:
         return pd.DataFrame({
             self.split_name: s[self.split_name], "model": s["model"],
             "nodes": s["n"].map(lambda v: format_number(int(v))),
-            f"macro AUC ({ci})": [format_ci(*r) for r in zip(
+            f"{self.pooled.auc_label} ({ci})": [format_ci(*r) for r in zip(
                 s["macro_auc"], s["macro_auc_ci_low"], s["macro_auc_ci_high"])],
             "accuracy": s["accuracy"].map(format_number),
             "balanced accuracy": s["balanced_accuracy"].map(format_number),
@@ -124,8 +125,11 @@ class _ResamplingResult:
 
     def _aggregate_table(self) -> pd.DataFrame:
         a = self.aggregate
+        metric = a["metric"]
+        if self.pooled.positive_class is not None:  # two classes: one AUC, not a macro average
+            metric = metric.replace("macro_auc", f"auc ({self.pooled.positive_class})")
         return pd.DataFrame({
-            "model": a["model"], "metric": a["metric"],
+            "model": a["model"], "metric": metric,
             "mean ± SD": [f"{format_number(m)} ± {format_number(s)}"
                           for m, s in zip(a["mean"], a["sd"])],
             "range": [format_range(lo, hi) for lo, hi in zip(a["min"], a["max"])],
@@ -301,12 +305,8 @@ def _run_splits(estimator: Any, cohort: Any, splits: Iterable[tuple[str, np.ndar
     pooled: dict[str, np.ndarray] = {}
     seen_test = np.zeros(n, dtype=int)
     runs = []
-    items = list(splits)
-    iterator: Iterable = items
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(items, desc=f"{split_name}s", unit=split_name)
+    iterator = progress_iter(list(splits), split_name, progress, unit=split_name,
+                             describe=lambda item: str(item[0]))
     for label, train, test in iterator:
         train, test = np.asarray(train, dtype=int), np.asarray(test, dtype=int)
         _check_disjoint(groups, train, test, f"{split_name} {label}")
@@ -336,6 +336,7 @@ def _evaluate_runs(cls: type, estimator: Any, cohort: Any, runs, pooled, *, spli
     y = np.asarray(cohort.y)
     groups = np.asarray(cohort.groups)
     mask = cohort.modality_mask() if hasattr(cohort, "modality_mask") else None
+    eval_kw = {**eval_kw, "positive_class": getattr(cohort, "positive_class", None)}
     split_results: dict[str, EvaluationResult] = {}
     pred_rows = []
     tested = np.zeros(len(cohort), dtype=bool)

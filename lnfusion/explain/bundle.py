@@ -75,7 +75,8 @@ class ExplanationBundle:
     image_modalities : tuple of str
         The model's image branches.
     image_paths : dict of str to list
-        Per image modality, the image paths of every node.
+        Per image modality, the images of every node as the image branch reads them
+        (paths, or frame references for the frames of a multi-frame file).
     settings : dict
         The arguments of :func:`explain` that shaped the result.
     """
@@ -124,11 +125,13 @@ class ExplanationBundle:
 
     # -- global summaries -----------------------------------------------------------------
     def descriptor_importance(self) -> pd.DataFrame | None:
-        """Mean ``|SHAP|`` per descriptor and class (``"all"`` = sum), most important first."""
+        """Mean ``|SHAP|`` per descriptor and class (``"all"`` = sum; two classes: the positive
+        class alone), most important first (:meth:`ShapExplanation.mean_abs`)."""
         return None if self.tabular is None else self.tabular.mean_abs()
 
     def modality_importance(self) -> pd.DataFrame:
-        """Mean ``|SHAP|`` per branch and class (``"all"`` = sum), most important first."""
+        """Mean ``|SHAP|`` per branch and class (``"all"`` = sum; two classes: the positive
+        class alone), most important first (:meth:`ShapExplanation.mean_abs`)."""
         return self.modality.mean_abs()
 
     def plot_descriptor_importance(self, **kwargs: Any) -> Figure:
@@ -208,6 +211,7 @@ class ExplanationBundle:
                 "selected_nodes": [self.node_ids[i] for i in self.selected],
                 "modality_shap": {"output": self.modality.output, "method": self.modality.method},
                 "modality_ranking": self.modality.ranking(),
+                "importance_classes": list(self.modality.reported_outputs),
                 "tabular_shap": None if self.tabular is None else {"output": self.tabular.output}}
         written.append(atomic_write_text(out / "explanation.json", json.dumps(meta, indent=2) + "\n"))
         if plots:
@@ -358,4 +362,15 @@ def explain(model: Any, cohort_or_rows: Any, patients: Iterable[str] | str | Non
         branch_proba={b: np.asarray(v, dtype=float) for b, v in branch_proba.items()},
         y_true=y_true, modality=modality, tabular=tabular, images=tuple(images),
         selected=np.asarray(selected, dtype=int), image_modalities=image_modalities,
-        image_paths={m: cohort.images(m) for m in image_modalities}, settings=settings)
+        image_paths={m: _node_images(cohort, m) for m in image_modalities}, settings=settings)
+
+
+def _node_images(cohort: Any, modality: str) -> list[list[str]]:
+    """Per node, its images of ``modality`` as the image branch sees them (frames of cine files)."""
+    from lnfusion.data.decode import modality_images
+
+    paths, _, nodes = modality_images(cohort, modality)
+    out: list[list[str]] = [[] for _ in range(len(cohort))]
+    for path, node in zip(paths, nodes):
+        out[int(node)].append(path)
+    return out

@@ -103,7 +103,7 @@ def plot_contributions(explanation: ShapExplanation, instance: int, output: int 
     _signed_barh(ax, [label(f, v) for f, v in zip(table["feature"], table["value"])],
                  table["shap"].to_numpy(dtype=float),
                  title or f"{explanation.axes[1].capitalize()} contributions to {name}",
-                 f"SHAP ({explanation.unit})")
+                 f"SHAP ({explanation.reported_unit})")
     return ax.figure
 
 
@@ -137,6 +137,37 @@ def _image_panel(ax, bundle: ExplanationBundle, row: int, modality: str, method:
     ax.set_title(f"{modality} {label} towards {found[0].target}{empty}", fontsize="small")
 
 
+def card_image_grid(modalities: Sequence[str], methods: Sequence[str | None]
+                    ) -> tuple[list[tuple[int, int, str, str | None]], int, int]:
+    """Where a card puts its images: ``(cells, n_rows, n_cols)``.
+
+    ``cells`` holds ``(row, column, modality, method)`` for every modality and
+    method (``None`` = the raw image).  Three or more modalities: one column
+    per modality, one row per method.  Fewer: up to four images side by side
+    in one row, else one row per modality and one column per method; so no
+    grid cell is left empty (:func:`plot_card` puts one or two images on the
+    row of its three panels).
+
+    Parameters
+    ----------
+    modalities : sequence of str
+        Image modalities of the card.
+    methods : sequence of str or None
+        ``None`` (raw image), then ``"gradcam"`` and/or ``"shap"``.
+    """
+    modalities, methods = list(modalities), list(methods)
+    if not modalities:
+        return [], 0, 0
+    if len(modalities) >= 3:
+        cells = [(r, c, m, k) for r, k in enumerate(methods) for c, m in enumerate(modalities)]
+        return cells, len(methods), len(modalities)
+    if len(modalities) * len(methods) <= 4:
+        pairs = [(m, k) for m in modalities for k in methods]
+        return [(0, c, m, k) for c, (m, k) in enumerate(pairs)], 1, len(pairs)
+    cells = [(r, c, m, k) for r, m in enumerate(modalities) for c, k in enumerate(methods)]
+    return cells, len(modalities), len(methods)
+
+
 def plot_card(bundle: ExplanationBundle, node: int | str, *, top_descriptors: int = 8) -> Figure:
     """Draw one node's explanation card.
 
@@ -163,23 +194,34 @@ def plot_card(bundle: ExplanationBundle, node: int | str, *, top_descriptors: in
     true = None if bundle.y_true is None else bundle.y_true[row]
     modalities = list(bundle.image_modalities)
     methods = [None] + sorted({a.method for a in bundle.images}, key=["gradcam", "shap"].index)
-    n_img_rows = len(methods) if modalities else 0
-    ncols = max(3, len(modalities))
-    fig = Figure(figsize=(3.4 * ncols, 2.9 * n_img_rows + 3.4), layout="constrained")
-    grid = fig.add_gridspec(n_img_rows + 1, ncols, height_ratios=[2.9] * n_img_rows + [3.4])
-    for r, method in enumerate(methods if modalities else []):
-        for c, m in enumerate(modalities):
-            _image_panel(fig.add_subplot(grid[r, c]), bundle, row, m, method)
+    images, n_rows, n_cols = card_image_grid(modalities, methods)
+    if n_rows <= 1 and n_cols <= 2:
+        # at most two images (one modality, or none): one row, images then the three panels
+        fig = Figure(figsize=(3.4 * (n_cols + 3), 3.4), layout="constrained")
+        grid = fig.add_gridspec(1, n_cols + 3)
+        image_cells = [grid[0, c] for _, c, _, _ in images]
+        panels = [grid[0, n_cols + j] for j in range(3)]
+    else:
+        # an image grid over the full width, then the three panels over the full width
+        width = max(n_cols, 3)
+        fig = Figure(figsize=(3.4 * width, 2.9 * n_rows + 3.4), layout="constrained")
+        outer = fig.add_gridspec(2, 1, height_ratios=[2.9 * n_rows, 3.4])
+        top = outer[0].subgridspec(n_rows, n_cols)
+        image_cells = [top[r, c] for r, c, _, _ in images]
+        bottom = outer[1].subgridspec(1, 3)
+        panels = [bottom[0, j] for j in range(3)]
+    for cell, (_, _, m, method) in zip(image_cells, images):
+        _image_panel(fig.add_subplot(cell), bundle, row, m, method)
 
     # modality contributions
     missing = set(_missing_branches(bundle, row))
     plot_contributions(bundle.modality, row, pred, sort=False,
                        label=lambda b, _: f"{b} (missing)" if b in missing else b,
                        title=f"Modality contributions to {classes[pred]}",
-                       ax=fig.add_subplot(grid[n_img_rows, 0]))
+                       ax=fig.add_subplot(panels[0]))
 
     # descriptor contributions
-    ax = fig.add_subplot(grid[n_img_rows, 1])
+    ax = fig.add_subplot(panels[1])
     if bundle.tabular is not None:
         plot_contributions(bundle.tabular, row, pred, top=top_descriptors,
                            title=f"Top descriptors (clinical branch) for {classes[pred]}", ax=ax)
@@ -188,7 +230,7 @@ def plot_card(bundle: ExplanationBundle, node: int | str, *, top_descriptors: in
         ax.text(0.5, 0.5, "no XGBoost clinical branch", ha="center", va="center", color="0.4")
 
     # probabilities
-    ax = fig.add_subplot(grid[n_img_rows, 2])
+    ax = fig.add_subplot(panels[2])
     colours = ["0.65"] * len(classes)
     colours[pred] = _POS
     y = np.arange(len(classes))[::-1]

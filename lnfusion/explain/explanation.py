@@ -70,6 +70,11 @@ class ShapExplanation:
     components : ShapExplanation or None
         The same attribution at a finer grain whose ``groups`` sum to these
         features (the stacking head: its design columns, summed per branch).
+    positive_output : str or None
+        Two outputs only (a two-class task): the positive class, the one output
+        the importance tables report (the other output's values are its mirror
+        image, ``-values``).  ``None``: the first output when the two outputs
+        mirror each other (see :attr:`reported_outputs`).
     """
 
     values: np.ndarray
@@ -84,6 +89,7 @@ class ShapExplanation:
     axes: tuple[str, str, str] = ("sample", "feature", "class")
     groups: tuple[str, ...] | None = None
     components: ShapExplanation | None = None
+    positive_output: str | None = None
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=float)
@@ -120,6 +126,10 @@ class ShapExplanation:
             problems.append(f"components {self.components.values.shape}")
         if len(self.axes) != 3:
             problems.append(f"axes {self.axes!r}")
+        if self.positive_output is not None and (
+                k != 2 or str(self.positive_output) not in self.output_names):
+            problems.append(f"positive_output {self.positive_output!r} (expected one of two "
+                            f"outputs {list(self.output_names)})")
         if problems:
             raise ShapShapeError(f"ShapExplanation: inconsistent shapes: values {values.shape}, "
                                  + ", ".join(problems))
@@ -134,6 +144,50 @@ class ShapExplanation:
     def unit(self) -> str:
         """The scale of the values for axis labels: ``"log-odds"``, ``"logit"`` or ``"probability"``."""
         return "log-odds" if self.output == "margin" else self.output
+
+    @property
+    def reported_outputs(self) -> tuple[str, ...]:
+        """The outputs the importance tables report.
+
+        Every output; for a two-class task -- two outputs with
+        :attr:`positive_output` set, two logits of a head, or two outputs whose
+        values are each other's negation (XGBoost's single margin as
+        ``[-phi, phi]``, two probabilities summing to one) -- the positive one
+        alone (:attr:`positive_output`, default the first), so that importance
+        is reported once rather than twice (see :meth:`reported_values`).
+        """
+        if self.positive_output is not None:
+            return (str(self.positive_output),)
+        v = self.values
+        if v.shape[2] == 2 and (self.output == "logit" or np.allclose(
+                v[:, :, 0], -v[:, :, 1], rtol=1e-6,
+                atol=1e-9 * max(float(np.abs(v).max(initial=0.0)), 1.0))):
+            return (self.output_names[0],)
+        return self.output_names
+
+    @property
+    def reported_unit(self) -> str:
+        """The scale of :meth:`reported_values`: ``"log-odds"`` for a two-class logit head, else :attr:`unit`."""
+        if self.output == "logit" and len(self.reported_outputs) == 1 and len(self.output_names) == 2:
+            return "log-odds"
+        return self.unit
+
+    def reported_values(self) -> np.ndarray:
+        """The values the importance tables summarise, ``(n_instances, n_features, n_reported)``.
+
+        Every output's values; for a two-class task, one column for the positive
+        class (:attr:`reported_outputs`): its values for a margin (XGBoost: the
+        log-odds of the positive class) or a probability; for a head's softmax
+        logits, the values of the positive minus the other class's logit, i.e.
+        of the log-odds of the positive class -- two logits are defined only up
+        to a common shift, their difference is not (the shrunk stacking head's
+        two logits do not mirror each other).
+        """
+        outputs = [self.output_index(o) for o in self.reported_outputs]
+        if len(outputs) == 1 and len(self.output_names) == 2 and self.output == "logit":
+            pos = outputs[0]
+            return (self.values[:, :, pos] - self.values[:, :, 1 - pos])[:, :, None]
+        return self.values[:, :, outputs]
 
     def output_values(self) -> np.ndarray:
         """Base value plus the sum over features: the explained output, ``(n_instances, n_outputs)``."""
@@ -161,23 +215,29 @@ class ShapExplanation:
             None if self.data is None else self.data.iloc[rows],
             None if self.display_data is None else self.display_data.iloc[rows],
             self.output, self.method, self.axes, self.groups,
-            None if self.components is None else self.components.subset(rows))
+            None if self.components is None else self.components.subset(rows),
+            self.positive_output)
 
     # -- tables ---------------------------------------------------------------------------
     def mean_abs(self) -> pd.DataFrame:
         """Global importance: mean ``|SHAP|`` per feature (rows) and output (columns).
 
         A column ``"all"`` holds the sum over outputs; rows are sorted by it,
-        most important first.
+        most important first.  With two outputs (a two-class task) the table has
+        the positive class alone (:attr:`reported_outputs`, values as
+        :meth:`reported_values`: the log-odds of the positive class for a logit
+        head) and ``"all"`` equals it: the other output's values are its mirror
+        image, and summing both would count every contribution twice.
         """
-        table = pd.DataFrame(np.abs(self.values).mean(axis=0), index=list(self.feature_names),
-                             columns=list(self.output_names))
+        table = pd.DataFrame(np.abs(self.reported_values()).mean(axis=0),
+                             index=list(self.feature_names),
+                             columns=list(self.reported_outputs))
         table["all"] = table.sum(axis=1)
         table.index.name = self.axes[1]
         return table.sort_values("all", ascending=False, kind="stable")
 
     def ranking(self, among: Sequence[str] | None = None) -> list[str]:
-        """Features from most to least important (mean ``|SHAP|`` summed over outputs).
+        """Features from most to least important (the ``"all"`` column of :meth:`mean_abs`).
 
         Parameters
         ----------
@@ -199,15 +259,21 @@ class ShapExplanation:
 
         Returns a DataFrame with columns ``feature``, ``value`` (the feature's
         value for that instance, as in ``display_data``; None without data) and
-        ``shap``, largest ``|shap|`` first unless ``sort=False``.
+        ``shap``, largest ``|shap|`` first unless ``sort=False``.  For a
+        two-class head's logits, ``shap`` is that of the log-odds of ``output``
+        (its logit minus the other's; see :meth:`reported_values`), in
+        :attr:`reported_unit`.
         """
         c = self.output_index(output)
+        shap_values = self.values[i, :, c]
+        if self.output == "logit" and len(self.output_names) == 2:
+            shap_values = shap_values - self.values[i, :, 1 - c]
         display = self.display_data if self.display_data is not None else self.data
         row = None if display is None else display.iloc[i]
         out = pd.DataFrame({"feature": list(self.feature_names),
                             "value": [None if row is None else row.iloc[j]
                                       for j in range(len(self.feature_names))],
-                            "shap": self.values[i, :, c]})
+                            "shap": shap_values})
         if not sort:
             return out
         order = np.argsort(-np.abs(out["shap"].to_numpy()), kind="stable")

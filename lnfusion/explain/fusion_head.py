@@ -167,7 +167,8 @@ def _head_predict(head: Any):
 
 
 def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[str] | None = None,
-              node_ids: Sequence[str] | None = None, method: str = "auto") -> ShapExplanation:
+              node_ids: Sequence[str] | None = None, method: str = "auto",
+              positive_class: str | None = None) -> ShapExplanation:
     """Modality-level SHAP values of a fitted fusion head for the inputs ``Z``.
 
     Parameters
@@ -186,6 +187,9 @@ def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[s
     method : {"auto", "linear", "coalitions"}
         ``"auto"``: ``"linear"`` for a head linear in its design matrix (the
         stacking head), else ``"coalitions"``.
+    positive_class : str, optional
+        Two classes only: the class whose values the importance tables report
+        (``ShapExplanation.positive_output``; default the first class).
 
     Returns
     -------
@@ -225,12 +229,14 @@ def head_shap(head: Any, Z: Mapping[str, np.ndarray], *, class_names: Sequence[s
                 "use method='coalitions'")
         values, base, feat, fnames, fbranch = linear_head_shap(head, Z, branch_names)
         columns = ShapExplanation(feat, base, fnames, class_names, node_ids, output="logit",
-                                  method="linear", axes=("node", "column", "class"), groups=fbranch)
+                                  method="linear", axes=("node", "column", "class"), groups=fbranch,
+                                  positive_output=positive_class)
         return ShapExplanation(values, base, branch_names, class_names, node_ids, output="logit",
-                               method="linear", axes=_AXES, components=columns)
+                               method="linear", axes=_AXES, components=columns,
+                               positive_output=positive_class)
     values, base = coalition_shap(_head_predict(head), Z, branch_names, len(class_names))
     return ShapExplanation(values, base, branch_names, class_names, node_ids, output="probability",
-                           method="coalitions", axes=_AXES)
+                           method="coalitions", axes=_AXES, positive_output=positive_class)
 
 
 def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.ndarray] | None = None,
@@ -255,7 +261,8 @@ def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.
     -------
     ShapExplanation
         ``values`` (n_nodes, n_branches, n_classes) and ``base_values``
-        (n_classes,), local-accurate for every node.
+        (n_classes,), local-accurate for every node.  With two classes its
+        ``positive_output`` is the cohort's positive class.
 
     Raises
     ------
@@ -272,8 +279,10 @@ def fusion_shap(model: Any, cohort: Any = None, *, head_inputs: Mapping[str, np.
         from lnfusion.explain.selection import node_labels
 
         node_ids = node_labels(cohort)
-    return head_shap(head, head_inputs, class_names=[str(c) for c in model.classes_],
-                     node_ids=node_ids, method=method)
+    classes = [str(c) for c in model.classes_]
+    positive = getattr(cohort, "positive_class", None)
+    return head_shap(head, head_inputs, class_names=classes, node_ids=node_ids, method=method,
+                     positive_class=positive if len(classes) == 2 and positive in classes else None)
 
 
 def model_head_inputs(model: Any, cohort: Any) -> dict[str, np.ndarray]:

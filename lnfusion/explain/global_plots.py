@@ -1,7 +1,7 @@
 """Global explanation plots: free functions on a :class:`~lnfusion.explain.ShapExplanation`.
 
 :func:`plot_importance` draws mean ``|SHAP|`` per feature as horizontal bars
-stacked by output (class), most important on top, from
+stacked by output (class; two classes: the positive class alone), most important on top, from
 :meth:`ShapExplanation.mean_abs <lnfusion.explain.ShapExplanation.mean_abs>`;
 :func:`plot_descriptor_importance` (clinical branch) and
 :func:`plot_modality_importance` (fusion head) are it with their titles, and
@@ -92,9 +92,11 @@ def plot_importance(explanation: ShapExplanation, *, title: str | None = None, t
     matplotlib.figure.Figure
     """
     feature, output = explanation.axes[1], explanation.axes[2]
+    reported = explanation.reported_outputs
+    xlabel = (f"mean |SHAP| ({explanation.unit}), stacked by {output}" if len(reported) > 1
+              else f"mean |SHAP| ({explanation.reported_unit}) for {output} {reported[0]}")
     return plot_importance_table(explanation.mean_abs(), title=title or f"{feature.capitalize()} importance",
-                                 xlabel=f"mean |SHAP| ({explanation.unit}), stacked by {output}",
-                                 top=top, ax=ax)
+                                 xlabel=xlabel, top=top, ax=ax)
 
 
 def plot_descriptor_importance(explanation: Any, *, top: int = 15, ax: Axes | None = None) -> Figure:

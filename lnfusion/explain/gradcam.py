@@ -122,6 +122,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+    from lnfusion.data.decode import modality_images
     from lnfusion.data.imageio import image_size as read_size
     from lnfusion.models.encoders import cam_target_layer
     from lnfusion.models.image_branch import decode_images
@@ -137,7 +138,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
     classes_of_row = dict(zip(rows.tolist(), _targets(branch, cohort, rows, target).tolist()))
     sub = cohort.subset(rows)
     decoded = decode_images(sub, modality, branch.image_size, in_chans=branch.in_chans_)
-    paths, rois = sub.images(modality), sub.rois(modality)
+    paths, rois, _ = modality_images(sub, modality)  # the images decode_images decoded, in order
     model = branch.model_
     layer, reshape = cam_target_layer(model)
     device = next(model.parameters()).device
@@ -148,6 +149,13 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
         image_of[i] = image_of[i - 1] + 1 if decoded.node[i] == decoded.node[i - 1] else 0
     results: list[GradCamResult] = []
     was_training = model.training
+    # Grad-CAM needs the gradient at the target layer only: with the weights frozen and the graph
+    # started at that layer's output, backward runs through the layers after it and computes
+    # no weight gradient (the maps are the same; the backward pass is several times cheaper).
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    for p in trainable:
+        p.requires_grad_(False)
+    graph_start = layer.register_forward_hook(_start_graph)  # before GradCAM's hooks: runs first
     try:
         cam = GradCAM(model=model, target_layers=[layer], reshape_transform=reshape)
         with torch.enable_grad():
@@ -160,7 +168,7 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
                 for i, k, m in zip(range(start, stop), ks, maps):
                     node = int(decoded.node[i])
                     j = int(image_of[i])
-                    path, roi = paths[node][j], rois[node][j]
+                    path, roi = paths[i], rois[i]
                     size = read_size(path)
                     results.append(GradCamResult(
                         row=int(rows[node]), image_index=j, image_path=str(path), modality=modality,
@@ -170,8 +178,16 @@ def grad_cam(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[in
                         roi=None if roi is None else tuple(int(v) for v in roi)))
         cam.activations_and_grads.release()
     finally:
+        graph_start.remove()
+        for p in trainable:
+            p.requires_grad_(True)
         model.train(was_training)
     return results
+
+
+def _start_graph(module: Any, inputs: Any, output: Any) -> Any:
+    """Forward hook: the layer's output as the leaf where the autograd graph begins."""
+    return output.detach().requires_grad_(True)
 
 
 def _safe(text: str) -> str:

@@ -96,6 +96,7 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
     import shap
     import torch
 
+    from lnfusion.data.decode import modality_images
     from lnfusion.data.geometry import input_to_image
     from lnfusion.data.imageio import image_size as read_size
     from lnfusion.explain.gradcam import _targets
@@ -127,7 +128,7 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
     device = next(model.parameters()).device
     prep = BatchPreparer(branch.data_config_["mean"], branch.data_config_["std"], device, False,
                          branch.colour_)
-    paths, rois = sub.images(modality), sub.rois(modality)
+    paths, rois, _ = modality_images(sub, modality)  # the images decode_images decoded, in order
     image_of = np.zeros(len(decoded.images), dtype=np.int64)
     for i in range(1, len(image_of)):
         image_of[i] = image_of[i - 1] + 1 if decoded.node[i] == decoded.node[i - 1] else 0
@@ -157,7 +158,7 @@ def image_shap(branch: ImageBranchClassifier, cohort: Cohort, indices: Sequence[
         node = int(decoded.node[i])
         row = int(rows[node])
         j = int(image_of[i])
-        path, roi = paths[node][j], rois[node][j]
+        path, roi = paths[i], rois[i]
         size = read_size(path)
         results.append(ImageAttribution(
             node=labels[row], row=row, image_index=j, modality=modality, method="shap",

@@ -143,7 +143,8 @@ def tabular_shap(model: Any, data: Any, *, class_names: Sequence[str] | None = N
         (``output="margin"``, ``method="treeshap"``); ``data`` is the model's
         feature table, ``display_data`` the descriptors as read.
         A TabularClassifier trained without some class explains only the
-        classes it saw (``classes_[classes_present_]``).
+        classes it saw (``classes_[classes_present_]``).  With two classes and a
+        Cohort, ``positive_output`` is the cohort's positive class.
 
     Raises
     ------
@@ -180,7 +181,10 @@ def tabular_shap(model: Any, data: Any, *, class_names: Sequence[str] | None = N
         raise DataError(f"tabular_shap: the model explains {k} classes, got {len(names)} class names")
     if display is not None:
         display.index = frame.index
+    names = tuple(str(c) for c in names)
+    positive = getattr(data, "positive_class", None)  # a Cohort's (two classes)
     return ShapExplanation(values=values, base_values=base, feature_names=tuple(frame.columns),
-                           output_names=tuple(str(c) for c in names), data=frame,
+                           output_names=names, data=frame,
                            display_data=display, output="margin", method="treeshap",
-                           axes=("sample", "feature", "class"))
+                           axes=("sample", "feature", "class"),
+                           positive_output=positive if k == 2 and positive in names else None)

@@ -19,6 +19,7 @@ from lnfusion.exceptions import DataError, LnfusionError, ParameterError, check_
 from lnfusion.fusion.heads import HEADS, FusionHead, available_rows, make_head
 from lnfusion.fusion.oof import OutOfFold, branch_outputs, cross_fit, inner_splits
 from lnfusion.fusion.persistence import read_model, save_model
+from lnfusion.models.hardware import check_threads
 
 __all__ = ["LateFusionClassifier", "TABULAR_BRANCH", "TABULAR_NAMES", "load_model"]
 
@@ -41,8 +42,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         (key ``"default"`` for the modalities not listed).
     image_params : dict, optional
         Keyword arguments for every ``ImageBranchClassifier`` (``image_size``,
-        ``epochs``, ``pretrained``, ...).  ``random_state`` and ``progress``
-        default to this model's.
+        ``epochs``, ``pretrained``, ...).  ``random_state``, ``progress`` and
+        ``n_threads`` default to this model's.
     branches : list of (str, estimator) pairs or dict, optional
         Explicit unfitted branches (name -> estimator following the branch
         contract), as scikit-learn's ``StackingClassifier(estimators=...)``.
@@ -70,6 +71,13 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         Seed of the inner splits, the branches and the head.
     n_jobs : int, default 1
         Parallel branch fits (joblib).
+    n_threads : int or None, default None
+        CPU threads of each branch fit (torch's for image branches, XGBoost's
+        for the clinical branch), given to every branch that does not set its
+        own.  None: the cores available to the process (its CPU affinity,
+        capped by ``OMP_NUM_THREADS``) divided by the number of parallel fits
+        (``n_jobs``), so parallel fits never ask for more threads than there
+        are cores.
     progress : bool, default True
         Show progress bars.
 
@@ -113,7 +121,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     applied); from then on ``branches`` decides.  Precedence, highest first:
     ``branches``; for an image branch, ``modality`` and ``backbone`` from
     ``modalities``/``backbone``, then ``image_params``, then ``random_state``
-    and ``progress`` inherited from this model.
+    ``progress`` and ``n_threads`` inherited from this model.
 
     **Validation.**  The constructor only stores; ``fit`` (and ``lnfusion
     train``, before reading any data) checks every parameter, the branches'
@@ -137,7 +145,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                  holdout_size: float = 0.25,
                  random_state: int | None = 0,
                  n_jobs: int | None = 1,
-                 progress: bool = True):
+                 progress: bool = True,
+                 n_threads: int | None = None):
         self.modalities = modalities
         self.backbone = backbone
         self.image_params = image_params
@@ -149,6 +158,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
+        self.n_threads = n_threads
 
     # -- parameters -----------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -249,7 +259,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             return clone(tab)
         if (isinstance(tab, str) and tab in TABULAR_NAMES) or (
                 not isinstance(tab, str) and hasattr(tab, "fit") and hasattr(tab, "predict_proba")):
-            return TabularClassifier(estimator=tab, random_state=self.random_state)
+            return TabularClassifier(estimator=tab, random_state=self.random_state,
+                                     n_threads=self.n_threads)
         raise ParameterError("tabular", tab, f"one of {list(TABULAR_NAMES)}, a classifier instance "
                              "or None", type(self).__name__)
 
@@ -306,7 +317,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                                      f"parameters; {bad} are not among {sorted(accepted)} "
                                      "(modality and backbone are set by modalities and backbone)",
                                      owner)
-            inherited = {"random_state": self.random_state, "progress": self.progress}
+            inherited = {"random_state": self.random_state, "progress": self.progress,
+                         "n_threads": self.n_threads}
             for m in modalities:
                 settings = {**inherited, **params}
                 out.append((m, ImageBranchClassifier(m, backbone=self._backbone_for(m), **settings)))
@@ -346,6 +358,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError("n_jobs", nj, "None, a positive integer or -1 (all cores)", owner)
         if not isinstance(self.progress, (bool, np.bool_)):
             raise ParameterError("progress", self.progress, "True or False", owner)
+        check_threads(self.n_threads, owner)
         for name, est in self.named_branches():
             # lnfusion's branches validate themselves; scikit-learn's own
             # BaseEstimator._validate_params is left to the branch's fit

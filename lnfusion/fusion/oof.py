@@ -25,6 +25,8 @@ import numpy as np
 from sklearn.base import clone
 
 from lnfusion.exceptions import DataError
+from lnfusion.models.hardware import default_threads
+from lnfusion.progress import progress_iter
 
 __all__ = ["OutOfFold", "inner_splits", "branch_outputs", "cross_fit"]
 
@@ -124,18 +126,36 @@ def branch_outputs(name: str, branch: Any, cohort: Any, n_classes: int,
 
 
 def _fit_task(name: str, branch: Any, cohort: Any, y: np.ndarray, train: np.ndarray,
-              test: np.ndarray | None, n_classes: int, embed: bool, part: str = "all"):
+              test: np.ndarray | None, n_classes: int, embed: bool, part: str = "all",
+              threads: int | None = None):
     model = clone(branch)
     shared = _checkpoint_dir(model)
     if shared is not None:
         model.set_params(checkpoint_dir=os.path.join(os.fspath(shared), name, part))
+    share_cores = threads is not None and _leaves_threads_unset(model)
+    if share_cores:
+        model.set_params(n_threads=threads)
     model.fit(cohort.subset(train), y[train])
     if shared is not None:
         model.set_params(checkpoint_dir=shared)  # the fitted branch keeps the settings it was given
     if test is None:
+        if share_cores:
+            model.set_params(n_threads=None)
         return model, None, None
     proba, emb = branch_outputs(name, model, cohort.subset(test), n_classes, embed)
     return None, proba, emb
+
+
+def _fit_name(job: tuple) -> str:
+    """``bmode, fold2`` for the progress line of a fit task."""
+    return f"{job[0]}, {job[8]}"
+
+
+def _leaves_threads_unset(model: Any) -> bool:
+    """True when the estimator has an ``n_threads`` parameter left at None (its default)."""
+    get_params = getattr(model, "get_params", None)
+    params = {} if get_params is None else get_params(deep=False)
+    return "n_threads" in params and params["n_threads"] is None
 
 
 def _checkpoint_dir(model: Any) -> Any:
@@ -166,9 +186,12 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     embed : bool
         Also collect out-of-fold embeddings (for the MLP head).
     n_jobs : int or None
-        Parallel tasks (joblib); 1 runs them in order in this process.
+        Parallel tasks (joblib); 1 runs them in order in this process.  A
+        branch whose ``n_threads`` is None fits with its share of the cores
+        (:func:`lnfusion.models.hardware.default_threads` of ``n_jobs``).
     progress : bool
-        Show a tqdm progress bar (on stderr).
+        Show progress on stderr: a bar on a terminal, else one line per fit
+        with the elapsed and remaining time (:mod:`lnfusion.progress`).
     refit : bool, default True
         Also fit every branch on all of ``cohort``.  False skips these fits
         (e.g. to get out-of-fold outputs for other ``splits`` when the refit
@@ -191,13 +214,12 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
     if not tasks:
         raise DataError("cross_fit: nothing to fit (no splits and refit=False)")
 
-    jobs = [(b, branches[b], cohort, y, train, test, n_classes, embed, part)
+    threads = default_threads(n_jobs)  # each parallel fit's share of the cores
+    jobs = [(b, branches[b], cohort, y, train, test, n_classes, embed, part, threads)
             for b, train, test, part in tasks]
     if n_jobs in (None, 1) or len(jobs) == 1:
-        from tqdm.auto import tqdm
-
-        results = [_fit_task(*job) for job in tqdm(jobs, desc="fitting branches", unit="fit",
-                                                  disable=not progress, leave=False)]
+        results = [_fit_task(*job) for job in progress_iter(
+            jobs, "branch fit", progress, unit="fit", describe=_fit_name)]
     else:
         from joblib import Parallel, delayed
 

@@ -10,8 +10,11 @@ folder)::
     data:
       manifest: data/manifest.csv          # one row per node (docs/manifest.md)
       schema: data/schema.json             # default: schema.json beside the manifest
-      test_size: 0.2                       # fraction of patients held out as the test set
+      test_size: 0.2                       # fraction of patients held out as the test set (0: none)
       random_state: 0                      # seed of that patient split
+      # or a predefined split (published folds), instead of test_size:
+      # split_column: split                # a manifest column of 'train' / 'test'
+      # test_patients: folds/test_ids.txt  # a file of test patient ids (one per line, or a CSV)
     model:                                 # LateFusionClassifier parameters
       modalities: [bmode, cdfi, elasto]    # one image branch each; [] for a clinical-only model
       backbone: resnet18                   # or per modality: {bmode: resnet18, default: resnet34}
@@ -26,6 +29,7 @@ folder)::
       cv: 5                                # inner K-fold for out-of-fold predictions, or holdout
       random_state: 0
       n_jobs: 1
+      n_threads: null                      # threads per branch fit; null: available cores / n_jobs
 
 ``model`` is passed to ``LateFusionClassifier().set_params(**model)`` and checked
 by the estimator's own validation before any data are read; an error names the
@@ -35,7 +39,10 @@ that shows the same settings in this layout (:data:`LEGACY_KEYS`).
 
 The held-out test patients are chosen by :func:`lnfusion.data.split_patients`
 (class-stratified, whole patients) before anything is fitted; nothing is tuned
-on them.
+on them.  ``test_size: 0`` holds out nobody (train on every patient, e.g. for
+a final model whose test set lives elsewhere).  A predefined split replaces the
+random one: ``split_column`` (:func:`lnfusion.data.split_from_column`) or
+``test_patients`` (:func:`lnfusion.data.split_from_test_patients`).
 """
 from __future__ import annotations
 
@@ -75,12 +82,72 @@ LEGACY_KEYS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class DataSettings(JsonConfig):
-    """The ``data`` section: which manifest, and which patients are held out for testing."""
+    """The ``data`` section: which manifest, and which patients are held out for testing.
+
+    Parameters
+    ----------
+    manifest : str
+    schema : str or None
+        Default: ``schema.json`` beside the manifest.
+    test_size : float, default 0.2
+        Fraction of the patients (per class) held out at random; 0 holds out none.
+    random_state : int, default 0
+        Seed of that random split.
+    split_column : str or None
+        A manifest column of ``train`` / ``test`` (a published split); replaces
+        ``test_size``.
+    test_patients : str or None
+        A file of test patient ids (one per line, or a CSV whose first column
+        holds them); every other patient trains.  Replaces ``test_size``.
+    """
 
     manifest: str
     schema: str | None = None
     test_size: float = 0.2
     random_state: int = 0
+    split_column: str | None = None
+    test_patients: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.split_column is not None and self.test_patients is not None:
+            raise ConfigError("data: give split_column or test_patients, not both (each one "
+                              "decides the test patients)")
+
+    def split(self, cohort: Any) -> tuple[Any, Any]:
+        """Training and test node positions of ``cohort`` under these settings.
+
+        Raises
+        ------
+        DataError
+            The split column is missing or holds a bad value, a patient is on
+            both sides, the id file names patients the cohort lacks, or a class
+            has too few patients for a random split.
+        """
+        import numpy as np
+
+        from lnfusion.data.splits import (
+            read_patient_ids,
+            split_from_column,
+            split_from_test_patients,
+            split_patients,
+        )
+        from lnfusion.exceptions import SchemaError
+
+        if self.split_column is not None:
+            if self.split_column not in cohort.table.columns:
+                raise SchemaError(f"{self.manifest}: no column {self.split_column!r} (data.split_column); "
+                                  f"columns: {list(cohort.table.columns)}")
+            part = split_from_column(cohort.table[self.split_column], cohort.groups,
+                                     column=self.split_column, source=self.manifest)
+        elif self.test_patients is not None:
+            ids = read_patient_ids(self.test_patients)
+            part = split_from_test_patients(ids, cohort.groups, source=self.test_patients)
+        elif self.test_size > 0:
+            part = split_patients(cohort.y, cohort.groups, test_size=self.test_size, val_size=0.0,
+                                  random_state=self.random_state)
+        else:
+            return np.arange(len(cohort)), np.array([], dtype=int)
+        return part.train, part.test
 
 
 @dataclass(frozen=True)
@@ -242,7 +309,7 @@ def _validate(data: Mapping[str, Any], source: str, base: Path) -> FusionTrainCo
     output = _path(source, "output", data["output"], base, must_exist=False)
 
     section = _mapping(source, "data", data["data"])
-    accepted = ["manifest", "schema", "test_size", "random_state"]
+    accepted = ["manifest", "schema", "test_size", "random_state", "split_column", "test_patients"]
     bad = sorted(set(section) - set(accepted))
     if bad:
         raise ConfigError(f"{source}: unknown key(s) {[f'data.{k}' for k in bad]}; accepted: "
@@ -258,6 +325,19 @@ def _validate(data: Mapping[str, Any], source: str, base: Path) -> FusionTrainCo
         if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not 0.0 <= ts < 1.0:
             _fail(source, "data.test_size", "a number in [0.0, 1.0)", ts)
         settings["test_size"] = float(ts)
+    given = [k for k in ("split_column", "test_patients", "test_size") if section.get(k) is not None]
+    if len(given) > 1:
+        raise ConfigError(f"{source}: keys {[f'data.{k}' for k in given]} each decide the test "
+                          "patients; give one (split_column: a manifest column of train/test; "
+                          "test_patients: a file of test patient ids; test_size: a random fraction)")
+    if section.get("split_column") is not None:
+        col = section["split_column"]
+        if not isinstance(col, str) or not col.strip():
+            _fail(source, "data.split_column", "a manifest column name", col)
+        settings["split_column"] = col.strip()
+    if section.get("test_patients") is not None:
+        settings["test_patients"] = _path(source, "data.test_patients", section["test_patients"],
+                                          base, must_exist=True)
     if "random_state" in section:
         rs = section["random_state"]
         if isinstance(rs, bool) or not isinstance(rs, int) or rs < 0:

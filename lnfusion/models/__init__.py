@@ -16,6 +16,8 @@ __all__ = [
     "read_pretrain_hashes",
     "TrainConfig",
     "TrainingInterrupted",
+    "available_cores",
+    "default_threads",
 ]
 
 #: public name -> module that defines it
@@ -28,6 +30,8 @@ _LAZY = {
     "read_pretrain_hashes": "lnfusion.models.pretraining",
     "TrainConfig": "lnfusion.models.training",
     "TrainingInterrupted": "lnfusion.models.training",
+    "available_cores": "lnfusion.models.hardware",
+    "default_threads": "lnfusion.models.hardware",
 }
 
 

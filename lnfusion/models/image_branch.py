@@ -32,6 +32,7 @@ from lnfusion.exceptions import (
 )
 from lnfusion.io import atomic_dir, atomic_write_text, recover_output
 from lnfusion.models.checkpoint import load_tensors, read_json, save_tensors
+from lnfusion.models.hardware import check_threads, resolve_threads, torch_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -152,6 +153,12 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         Average the logits of the image and its left-right mirror at prediction.
     drop_rate : float, default 0.0
         Dropout before the classifier.
+    n_threads : int or None, default None
+        CPU threads torch may use while this branch fits and predicts
+        (``torch.set_num_threads``, restored afterwards).  None: the cores
+        available to the process (its CPU affinity, capped by
+        ``OMP_NUM_THREADS``); a :class:`~lnfusion.fusion.LateFusionClassifier`
+        fitting branches in parallel gives each its share of the cores.
 
     Attributes
     ----------
@@ -183,7 +190,8 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
                  augment: Any = True, device: str = "auto", precision: str = "auto",
                  channels_last: bool = True, num_workers: int = 0, random_state: int = 0,
                  progress: bool = True, checkpoint_dir: str | os.PathLike | None = None,
-                 resume: bool = False, tta: bool = False, drop_rate: float = 0.0):
+                 resume: bool = False, tta: bool = False, drop_rate: float = 0.0,
+                 n_threads: int | None = None):
         self.modality = modality
         self.backbone = backbone
         self.image_size = image_size
@@ -208,6 +216,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         self.resume = resume
         self.tta = tta
         self.drop_rate = drop_rate
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ helpers
     def _augment_config(self):
@@ -283,6 +292,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             fail("class_weight", "'balanced', None, a dict class -> weight or an array")
         if not isinstance(self.device, str):
             fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
+        check_threads(self.n_threads, owner)
         self._train_config()
 
     def _check_backbone_known(self) -> None:
@@ -361,15 +371,20 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from lnfusion.data.splits import split_patients
-        from lnfusion.models.encoders import resolve_data_config
-        from lnfusion.models.training import train_model
-
         self._check_cohort(cohort)
         if self.modality not in cohort.modalities:
             raise DataError(f"modality {self.modality!r} is not in the cohort; its modalities are "
                             f"{list(cohort.modalities)}")
         self._validate_params()
+        with torch_threads(resolve_threads(self.n_threads)):
+            return self._fit(cohort, y, callbacks)
+
+    def _fit(self, cohort: Cohort, y: Any, callbacks: Sequence[Callable[[EpochInfo], None]]
+             ) -> ImageBranchClassifier:
+        from lnfusion.data.splits import split_patients
+        from lnfusion.models.encoders import resolve_data_config
+        from lnfusion.models.training import train_model
+
         config = self._train_config()
         classes = tuple(cohort.classes)
         y_all = cohort.y if y is None else resolve_target(cohort, y)[0]
@@ -403,7 +418,7 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             model, train, val, config, mean=data_config["mean"], std=data_config["std"],
             colour=colour, class_weight=self._class_weights(train.labels, len(classes)),
             device=self.device, checkpoint_dir=self.checkpoint_dir, resume=self.resume,
-            callbacks=callbacks, n_classes=len(classes),
+            callbacks=callbacks, n_classes=len(classes), label=self.modality,
             fingerprint_extra=(self.backbone, str(self.pretrained), self.drop_rate, self.class_weight))
         self.model_ = model
         self.history_ = pd.DataFrame(result.history)
@@ -429,11 +444,12 @@ class ImageBranchClassifier(ClassifierMixin, BaseEstimator):
             return np.full((len(cohort), width), np.nan)
         images = decode_images(cohort, self.modality, self.image_size, in_chans=self.in_chans_,
                                num_workers=self.num_workers, progress=self.progress)
-        values = predict_batches(self.model_, images.images, mean=self.data_config_["mean"],
-                                 std=self.data_config_["std"], batch_size=max(self.batch_size, 64),
-                                 device=self.device, precision=self.precision,
-                                 channels_last=self.channels_last, tta=self.tta, features=features,
-                                 colour=self.colour_)
+        with torch_threads(resolve_threads(getattr(self, "n_threads", None))):
+            values = predict_batches(self.model_, images.images, mean=self.data_config_["mean"],
+                                     std=self.data_config_["std"], batch_size=max(self.batch_size, 64),
+                                     device=self.device, precision=self.precision,
+                                     channels_last=self.channels_last, tta=self.tta,
+                                     features=features, colour=self.colour_)
         return mean_by_node(values.reshape(len(values), width), images.node, len(cohort))
 
     def decision_function(self, cohort: Cohort) -> np.ndarray:

@@ -51,6 +51,7 @@ from lnfusion.exceptions import (
     check_fitted,
 )
 from lnfusion.io import atomic_dir, atomic_write_bytes, atomic_write_text, recover_output
+from lnfusion.models.hardware import check_threads, resolve_threads
 
 __all__ = ["TabularClassifier", "XGB_DEFAULTS", "TABULAR_FORMAT_VERSION"]
 
@@ -70,7 +71,6 @@ XGB_DEFAULTS: dict[str, Any] = {
     "tree_method": "hist",
     "enable_categorical": True,
     "max_cat_to_onehot": 1,
-    "n_jobs": 1,
 }
 
 _CONFIG_FILE = "tabular.json"
@@ -187,6 +187,12 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         Overrides of :data:`XGB_DEFAULTS` for ``"xgboost"``.
     random_state : int, default 0
         Seed of the estimator.
+    n_threads : int or None, default None
+        CPU threads of XGBoost (its ``n_jobs``; an ``n_jobs`` or ``nthread``
+        in ``xgb_params`` wins).  None: the cores available to the process
+        (its CPU affinity, capped by ``OMP_NUM_THREADS``); a
+        :class:`~lnfusion.fusion.LateFusionClassifier` fitting branches in
+        parallel gives each its share of the cores.
 
     Attributes
     ----------
@@ -215,11 +221,13 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, estimator: Any = "xgboost", descriptors: Sequence[str] | None = None,
-                 xgb_params: Mapping[str, Any] | None = None, random_state: int | None = 0):
+                 xgb_params: Mapping[str, Any] | None = None, random_state: int | None = 0,
+                 n_threads: int | None = None):
         self.estimator = estimator
         self.descriptors = descriptors
         self.xgb_params = xgb_params
         self.random_state = random_state
+        self.n_threads = n_threads
 
     # -- helpers ------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -253,6 +261,7 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
         rs = self.random_state
         if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
             raise ParameterError("random_state", rs, "None or an integer", owner)
+        check_threads(self.n_threads, owner)
 
     def _select(self, table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         missing = [c for c in columns if c not in table.columns]
@@ -343,6 +352,8 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):
             params = dict(XGB_DEFAULTS)
             params.update(self.xgb_params or {})
             params["random_state"] = self.random_state
+            if "nthread" not in params:
+                params.setdefault("n_jobs", resolve_threads(self.n_threads))
             params.setdefault("objective", "multi:softprob" if present.size > 2 else "binary:logistic")
             model = xgboost.XGBClassifier(**params)
             model.fit(frame, y_fit)

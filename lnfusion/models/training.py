@@ -46,6 +46,7 @@ from lnfusion.models.checkpoint import (
 )
 from lnfusion.models.hardware import autocast, resolve_device, resolve_precision
 from lnfusion.models.inference import BatchPreparer, mean_by_node, predict_batches
+from lnfusion.progress import ProgressLog, progress_mode
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -309,7 +310,7 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
                 objective: Objective | None = None, device: str = "auto",
                 checkpoint_dir: str | Path | None = None, resume: bool = False,
                 callbacks: Sequence[Callable[[EpochInfo], None]] = (), fingerprint_extra: Any = None,
-                n_classes: int | None = None) -> TrainResult:
+                n_classes: int | None = None, label: str = "") -> TrainResult:
     """Train ``model`` in place; on return it holds the best epoch's weights.
 
     Parameters
@@ -346,6 +347,8 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
         Extra settings (repr'd) that must match for ``resume``.
     n_classes : int, optional
         Number of classes for validation metrics (default: model output size).
+    label : str, optional
+        Names the run in its progress lines (``"bmode epoch 3/30: ..."``).
 
     Returns
     -------
@@ -411,13 +414,15 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
             return prepare_base(batch, config.augment, gen)
 
         epoch = start_epoch
+        mode = progress_mode(config.progress)
+        log = ProgressLog(config.epochs, f"{label} epoch" if label else "epoch", start=start_epoch)
         while not complete and epoch < config.epochs:
             t0 = time.perf_counter()
             model.train()
             order = torch.randperm(len(train), generator=gen)
             total, seen = 0.0, 0
             bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
-                       disable=not config.progress, leave=False, unit="batch")
+                       disable=mode != "bar", leave=False, unit="batch")
             for i in bar:
                 idx = order[bounds[i][0]:bounds[i][1]]
                 lr = lr_at(step, total_steps, warmup_steps, config.lr)
@@ -458,11 +463,10 @@ def train_model(model: nn.Module, train: ImageSet, val: ImageSet | None = None,
             if val is not None and config.patience is not None and bad_epochs >= config.patience:
                 complete, stopped_early = True, epoch < config.epochs
             complete = complete or epoch >= config.epochs
-            if config.progress:
+            if mode != "off":
                 shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items()
                                   if k not in ("epoch", "seconds"))
-                tqdm.write(f"epoch {epoch}/{config.epochs}: {shown} ({record['seconds']:.1f} s)"
-                           + (" *" if is_best else ""))
+                log.step(epoch, f"{shown} ({record['seconds']:.1f} s)" + (" *" if is_best else ""))
             if ckpt is not None:
                 _write_checkpoint(ckpt, model, optimizer, gen, dev, best_state, {
                     "epoch": epoch, "step": step, "history": history, "best_epoch": best_epoch,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lnfusion.plotting.panels import model_colors, panel_figure, select_models
+from lnfusion.plotting.panels import class_panels, model_colors, panel_figure, select_models
 
 __all__ = ["plot_calibration"]
 
@@ -26,14 +26,16 @@ def plot_calibration(result: Any, models: Sequence[str] | str | None = None, *,
     matplotlib.figure.Figure
         ``1 + len(result.classes)`` axes: ``"top label"`` (probability of the
         predicted class vs the fraction correct; legend gives the ECE), then
-        ``"<class> vs rest"`` (mean predicted probability vs observed fraction).
+        ``"<class> vs rest"`` (mean predicted probability vs observed fraction);
+        with two classes, the positive class alone (two axes).
         Marker area grows with the number of nodes in the bin.
     """
     from lnfusion.formatting import format_number
 
     names = select_models(result, models)
     colors = model_colors(result.models, getattr(result, "reference", None))
-    curves = ["top_label"] + list(result.classes)
+    titles = dict(class_panels(result))
+    curves = ["top_label"] + list(titles)
     fig, axes = panel_figure(len(curves), figsize=figsize)
     ece = dict(zip(result.summary["model"], result.summary["ece"]))
     cal = result.calibration
@@ -52,7 +54,7 @@ def plot_calibration(result: Any, models: Sequence[str] | str | None = None, *,
             ax.set(title="top label", xlabel="confidence (probability of predicted class)",
                    ylabel="fraction correct")
         else:
-            ax.set(title=f"{curve} vs rest", xlabel="mean predicted probability",
+            ax.set(title=titles[curve], xlabel="mean predicted probability",
                    ylabel="observed fraction")
         ax.set(xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
         ax.legend(loc="upper left", fontsize=7)

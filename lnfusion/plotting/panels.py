@@ -6,7 +6,7 @@ from typing import Any
 
 from lnfusion.exceptions import DataError
 
-__all__ = ["panel_figure", "model_colors", "select_models"]
+__all__ = ["panel_figure", "model_colors", "select_models", "class_panels"]
 
 
 def panel_figure(n_panels: int, panel_size: float = 3.6, figsize: tuple[float, float] | None = None,
@@ -58,3 +58,15 @@ def select_models(result: Any, models: Sequence[str] | str | None) -> list[str]:
     if unknown:
         raise DataError(f"models {unknown} are not in this result; available: {available}")
     return list(models)
+
+
+def class_panels(result: Any) -> list[tuple[str, str]]:
+    """The classes that get a one-vs-rest panel, with the panel title.
+
+    Two classes: the positive class alone (``"<class> (positive class)"``), the
+    other class's curve being its mirror image; else every class (``"<class> vs rest"``).
+    """
+    positive = getattr(result, "positive_class", None)
+    if positive is not None:
+        return [(str(positive), f"{positive} (positive class)")]
+    return [(str(c), f"{c} vs rest") for c in result.classes]

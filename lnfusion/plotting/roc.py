@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lnfusion.plotting.panels import model_colors, panel_figure, select_models
+from lnfusion.plotting.panels import class_panels, model_colors, panel_figure, select_models
 
 __all__ = ["plot_roc"]
 
@@ -26,16 +26,18 @@ def plot_roc(result: Any, models: Sequence[str] | str | None = None, *, band: bo
     Returns
     -------
     matplotlib.figure.Figure
-        ``len(result.classes)`` axes, titled ``"<class> vs rest"``; legend entries
-        give each model's AUC with its DeLong CI.
+        ``len(result.classes)`` axes, titled ``"<class> vs rest"`` (two classes:
+        one axes, ``"<positive class> (positive class)"``); legend entries give
+        each model's AUC with its CI.
     """
     from lnfusion.formatting import format_ci
 
     names = select_models(result, models)
     colors = model_colors(result.models, getattr(result, "reference", None))
-    fig, axes = panel_figure(len(result.classes), figsize=figsize)
+    panels = class_panels(result)
+    fig, axes = panel_figure(len(panels), figsize=figsize)
     level = f"{100 * (1 - float(result.settings.get('alpha', 0.05))):g}%"
-    for ax, cls in zip(axes, result.classes):
+    for ax, (cls, title) in zip(axes, panels):
         ax.plot([0, 1], [0, 1], ls=":", lw=1, color="0.6")
         for m in names:
             pts = result.roc[(result.roc["model"] == m) & (result.roc["class"] == cls)]
@@ -53,6 +55,6 @@ def plot_roc(result: Any, models: Sequence[str] | str | None = None, *, band: bo
                     ax.fill_between(b["fpr"], b["tpr_low"], b["tpr_high"], color=colors[m],
                                     alpha=0.15, lw=0)
         ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 − specificity", ylabel="sensitivity",
-               title=f"{cls} vs rest", aspect="equal")
+               title=title, aspect="equal")
         ax.legend(loc="lower right", fontsize=7, title=f"AUC ({level} CI)", title_fontsize=7)
     return fig

@@ -6,7 +6,9 @@ Rules, in order (first match wins):
 2. **Left out**: an id-like name (``id``/``uuid``/``guid``, or ending in
    ``_id``/``id`` after a separator: ``patient_id``, ``node-id``,
    ``PatientID``); a path-like name (a ``path``, ``file``, ``filename``,
-   ``image``, ``img``, ``url``, ``uri`` or ``dir`` token); no non-missing
+   ``image``, ``img``, ``url``, ``uri`` or ``dir`` token); a region-of-interest
+   or mask name (a ``roi``, ``bbox``, ``box``, ``mask``, ``seg`` or
+   ``segmentation`` token: ``bmode_roi``, ``bmode_mask``); no non-missing
    value; dates or times.
 3. **Left out, with a warning, near-numeric**: a text column in which at most
    10 % of the non-missing cells are not numbers (``"unknown"`` in an ``age``
@@ -14,7 +16,9 @@ Rules, in order (first match wins):
    declare the text a missing-value code (``lnfusion stats --na unknown``).
    A text column holding only numbers follows the numeric rules (6, 7).
 4. **Left out**: text whose non-missing values are all distinct (names, ids),
-   or mostly contain a path separator or end in a file extension (``.png``).
+   or mostly contain a path separator or end in a file extension (``.png``),
+   or mostly are boxes of four numbers (``"12,30,140,118"``, several joined
+   by ``;``).
 5. **Left out, with a warning, too many levels**: a text or category column
    with more than ``max_levels`` (default 50) distinct values, or with more
    than 10 distinct values making up more than half of its non-missing cells
@@ -64,6 +68,10 @@ _ID_NAME = re.compile(r"^(id|uuid|guid)$|[_\-. ](id|uuid|guid)$|^(id|uuid|guid)[
 _CAMEL_ID = re.compile(r"[a-z](Id|ID)$")
 _PATH_TOKENS = {"path", "paths", "file", "files", "filename", "filenames", "image", "images",
                 "img", "imgs", "url", "uri", "dir", "folder", "filepath"}
+_ROI_TOKENS = {"roi", "rois", "bbox", "bboxes", "box", "boxes", "mask", "masks", "seg",
+               "segmentation", "segmentations"}
+_BOX = re.compile(r"^\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*"
+                  r"(?:;\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*)*$")
 _EXT = re.compile(r"\.(?:png|jpe?g|bmp|gif|tiff?|dcm|dicom|nii|nii\.gz|npy|npz|mha|mhd|nrrd|h5|"
                   r"pt|pth|csv|parquet|json|txt|mp4|avi)$", re.IGNORECASE)
 
@@ -107,6 +115,18 @@ def _is_id_name(name: str) -> bool:
 
 def _is_path_name(name: str) -> bool:
     return any(t in _PATH_TOKENS for t in _tokens(name))
+
+
+def _is_roi_name(name: str) -> bool:
+    return any(t in _ROI_TOKENS for t in _tokens(name))
+
+
+def _looks_like_boxes(s: pd.Series) -> bool:
+    vals = s.dropna().astype(str)
+    vals = vals[vals.str.strip() != ""]
+    if vals.empty:
+        return False
+    return bool(vals.iloc[:200].str.match(_BOX).mean() > 0.5)
 
 
 def _looks_like_paths(s: pd.Series) -> bool:
@@ -183,6 +203,8 @@ def _infer_one(s: pd.Series, name: str, max_ordinal_levels: int,
         return out("excluded", "name looks like an identifier")
     if _is_path_name(name):
         return out("excluded", "name looks like a file path")
+    if _is_roi_name(name):
+        return out("excluded", "name looks like a region-of-interest box or mask column")
     if nonnull.empty:
         return out("excluded", "no non-missing value")
     if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s):
@@ -209,6 +231,8 @@ def _infer_one(s: pd.Series, name: str, max_ordinal_levels: int,
         return out("excluded", "text with every value distinct (an identifier or free text)")
     if is_text and _looks_like_paths(s):
         return out("excluded", "values look like file paths")
+    if is_text and _looks_like_boxes(s):
+        return out("excluded", "values look like region-of-interest boxes (x0,y0,x1,y1)")
     if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s) or is_text:
         nunique = int(nonnull.nunique())
         many = _too_many_levels(nunique, len(nonnull), max_levels)

@@ -417,6 +417,13 @@ def multiclass_auc(
         Columns ``class``, ``auc``, ``ci_low``, ``ci_high``, ``method``,
         ``n_pos``, ``n_neg``; one row per class then a row ``class == "macro"``
         (whose ``n_pos`` is the number of cases and ``n_neg`` 0).
+
+    Notes
+    -----
+    With two classes the rows are mirror images of one ROC curve (equal AUCs,
+    and the macro average is that AUC again): use :func:`roc_auc_ci` on the
+    positive class instead, as :func:`lnfusion.evaluation.classification_metrics`
+    does for a two-class task.
     """
     _check_alpha(alpha)
     y = np.asarray(y_true)

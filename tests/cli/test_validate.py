@@ -107,3 +107,24 @@ def test_patient_at_two_sites_warns_and_fails_under_strict(manifest):
 
     with pytest.warns(UserWarning, match="'P0' has nodes at 2 sites"):
         Cohort.from_manifest(manifest)
+
+
+def test_validate_counts_dicom_images_per_modality(manifest):
+    pytest.importorskip("pydicom")
+    from dicom_files import write_dicom
+
+    root = manifest.parent
+    frames = np.stack([np.full((16, 24), v, np.uint8) for v in (10, 20, 30)])
+    write_dicom(root / "img" / "cine.dcm", frames, syntax="rle")
+    table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    table.loc[0, "bmode"] = "img/cine.dcm"
+    table.to_csv(manifest, index=False)
+    result = CliRunner().invoke(main, ["validate", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert "DICOM images per modality" in result.output
+    # dicom, compressed, multi-frame, with-region
+    assert any(s.split() == ["bmode", "1", "1", "1", "0"] for s in result.output.splitlines())
+    result = CliRunner().invoke(main, ["validate", str(manifest), "--json"])
+    counts = json.loads(result.output)["summary"]["dicom_per_modality"]
+    assert counts["bmode"] == {"dicom": 1, "compressed": 1, "multi_frame": 1, "with_region": 0}
+    assert counts["cdfi"]["dicom"] == 0

@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from lnfusion.data import Cohort, CohortSchema, Modality, image_size, read_image, validate_manifest
+from lnfusion.data import (
+    Cohort,
+    CohortSchema,
+    Modality,
+    frame_ref,
+    image_size,
+    read_image,
+    validate_manifest,
+)
 from lnfusion.exceptions import CorruptImageError, MissingImageError
 
 pydicom = pytest.importorskip("pydicom")
@@ -125,8 +133,10 @@ def test_dicom_rgb_and_multiframe(tmp_path):
     frames = np.stack([np.full((8, 9), v, np.uint8) for v in (5, 100, 200)])
     frames[0, 0, 0] = 250
     write_dicom(tmp_path / "cine", frames)  # no suffix: detected by the DICM marker
-    out = read_image(tmp_path / "cine")
-    assert out.shape == (8, 9) and out[0, 0] == 250 and out[1, 1] == 5
+    out = read_image(tmp_path / "cine")  # a plain path: the middle frame
+    assert out.shape == (8, 9) and (out == 100).all()
+    first = read_image(frame_ref(tmp_path / "cine", 0))
+    assert first[0, 0] == 250 and first[1, 1] == 5
     assert image_size(tmp_path / "cine") == (9, 8)
 
 

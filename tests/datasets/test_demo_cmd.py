@@ -21,6 +21,7 @@ def test_demo_command_reuses_cohort_and_writes_outputs(demo_root, tmp_path):
     assert "SIMULATED" in result.output and "patients: 60" in result.output
     assert (out / "contact_sheet.png").is_file()
     assert str(out / "contact_sheet.png") in result.output
+    assert f"lnfusion serve {out / 'model'}" in result.output   # how to serve what it trained
     assert [name for name, _ in STEPS] == ["cohort", "contact sheet", "validate", "table 1",
                                            "train", "evaluate", "explain", "report"]
     for name in ("table1.md", "evaluation.md", "report.html", "model/config.json"):

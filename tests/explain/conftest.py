@@ -75,6 +75,6 @@ def explain_toy(tmp_path_factory):
         image_params={"image_size": 32, "epochs": 1, "batch_size": 16, "val_size": 0.0,
                       "augment": False, "progress": False, "device": "cpu", "precision": "fp32",
                       "channels_last": False},
-        tabular="xgboost", cv="holdout", progress=False, random_state=0)
+        tabular="xgboost", cv="holdout", progress=False, random_state=0, n_threads=1)
     model.fit(cohort)
     return cohort, model

@@ -61,3 +61,32 @@ def test_free_plot_functions():
     assert ax.get_xlabel() == "mean |SHAP| (log-odds), stacked by class" and len(ax.get_yticks()) == 2
     fig = plot_contributions(rec, 0, "yes", top=2)
     assert len(fig.axes[0].patches) == 2
+
+
+def test_two_class_importance_is_reported_once():
+    """Two mirrored outputs (a two-class model): importance of the positive class, not twice it."""
+    pytest.importorskip("matplotlib")
+    from lnfusion.explain.global_plots import plot_importance
+
+    phi = np.random.default_rng(1).normal(size=(6, 3))
+    values = np.stack([-phi, phi], axis=2)
+    rec = _record(values=values, base_values=np.array([-0.2, 0.2]))
+    table = rec.mean_abs()
+    assert list(table.columns) == ["yes", "all"]
+    np.testing.assert_allclose(table.loc[["a", "b", "c"], "all"], np.abs(phi).mean(axis=0))
+    np.testing.assert_allclose(table["all"], table["yes"])
+    pos = _record(values=values, base_values=np.array([-0.2, 0.2]), positive_output="no")
+    assert list(pos.mean_abs().columns) == ["no", "all"] and pos.reported_outputs == ("no",)
+    assert pos.subset([0, 1]).positive_output == "no"
+    fig = plot_importance(pos)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "mean |SHAP| (log-odds) for class no"
+    assert len(ax.patches) == 3                                  # one bar per feature, not two
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no"]
+    # more outputs, or two that do not mirror each other: every output, "all" = sum
+    assert list(_record().mean_abs().columns) == ["yes", "no", "all"]
+    with pytest.raises(ShapShapeError, match="positive_output"):
+        _record(positive_output="maybe")
+    with pytest.raises(ShapShapeError, match="positive_output"):
+        _record(values=np.zeros((4, 3, 3)), base_values=np.zeros(3), output_names=("x", "y", "z"),
+                positive_output="x")

@@ -95,3 +95,37 @@ def test_gradcam_predicted_target_and_vit(trained):
     res = grad_cam(vit, cohort, indices=[1], target=1)
     assert res[0].cam.shape == (H, W) and res[0].target == "pos"
     assert np.isfinite(res[0].cam).all() and res[0].cam.max() <= 1.0
+
+
+def test_gradcam_equals_the_full_backward_and_leaves_the_weights_trainable(trained):
+    """grad_cam backpropagates from the target layer only; the maps are pytorch-grad-cam's own."""
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from lnfusion.models.encoders import cam_target_layer
+    from lnfusion.models.image_branch import decode_images
+    from lnfusion.models.inference import BatchPreparer
+
+    branch, cohort, _ = trained
+    rows = [0, 1, 30]
+    ours = grad_cam(branch, cohort, indices=rows, target="pos")
+    model = branch.model_
+    assert all(p.requires_grad for p in model.parameters())
+    layer, reshape = cam_target_layer(model)
+    decoded = decode_images(cohort.subset(rows), "bmode", branch.image_size, in_chans=branch.in_chans_)
+    prep = BatchPreparer(branch.data_config_["mean"], branch.data_config_["std"],
+                         torch.device("cpu"), branch.channels_last, branch.colour_)
+    k = list(branch.classes_).index("pos")
+    cam = GradCAM(model=model, target_layers=[layer], reshape_transform=reshape)
+    try:
+        with torch.enable_grad():
+            full = cam(input_tensor=prep(torch.from_numpy(decoded.images)),
+                       targets=[ClassifierOutputTarget(k)] * len(rows))
+    finally:
+        cam.activations_and_grads.release()
+        model.eval()
+    from lnfusion.explain.gradcam import _to_original
+
+    for r, m in zip(ours, full):
+        expected = _to_original(np.asarray(m, dtype=np.float32), r.cam.shape, None, branch.image_size)
+        np.testing.assert_allclose(r.cam, expected, atol=1e-6)

@@ -53,7 +53,7 @@ def fault_model(fault_study, tmp_path_factory) -> Path:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model = LateFusionClassifier(**MODEL, progress=False)
+        model = LateFusionClassifier(**MODEL, progress=False, n_threads=1)
         model.fit(Cohort.from_manifest(fault_study / "manifest.csv"))
     finally:
         torch.set_num_threads(threads)

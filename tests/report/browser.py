@@ -6,6 +6,7 @@ standard library: no websocket client, no Selenium.
 """
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
@@ -120,6 +121,120 @@ def _console_problems(events: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+class Browser:
+    """A headless Chromium with one page, driven over the DevTools pipe (a context manager).
+
+    Parameters
+    ----------
+    chromium : str
+        Path of the Chromium executable.
+    timeout : float
+        Seconds to wait for the browser to answer.
+    """
+
+    def __init__(self, chromium: str, timeout: float = 90.0):
+        self.chromium, self.timeout = chromium, timeout
+
+    def __enter__(self) -> Browser:
+        self.user_data = tempfile.mkdtemp(prefix="lnfusion-chromium-")
+        to_r, to_w = os.pipe()      # we write commands into to_w; Chromium reads fd 3
+        from_r, from_w = os.pipe()  # Chromium writes fd 4; we read from_r
+
+        def child_fds() -> None:  # runs in the child before exec; dup2 makes 3, 4 inheritable
+            high_r = fcntl.fcntl(to_r, fcntl.F_DUPFD, 10)  # our ends may already sit on 3 or 4
+            high_w = fcntl.fcntl(from_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+
+        self.proc = subprocess.Popen(
+            [self.chromium, *FLAGS, f"--user-data-dir={self.user_data}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=child_fds, close_fds=False)  # Python's own fds are non-inheritable anyway
+        os.close(to_r)
+        os.close(from_w)
+        self.pipe = _Pipe(self.proc, to_w, from_r)
+        try:
+            target = self.pipe.send("Target.createTarget", {"url": "about:blank"}, timeout=self.timeout)
+            self.session = self.pipe.send("Target.attachToTarget", {"targetId": target["targetId"],
+                                                                    "flatten": True})["sessionId"]
+            for domain in ("Runtime", "Log", "Page", "Network", "DOM"):
+                self.send(f"{domain}.enable")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def send(self, method: str, params: dict | None = None, timeout: float = 30.0) -> dict[str, Any]:
+        """One DevTools command on the page."""
+        return self.pipe.send(method, params, session=self.session, timeout=timeout)
+
+    def open(self, url: str) -> None:
+        """Navigate to ``url`` and wait for its ``load`` event."""
+        self.pipe.events = [e for e in self.pipe.events if e.get("method") != "Page.loadEventFired"]
+        self.send("Page.navigate", {"url": url})
+        self.pipe.wait_for("Page.loadEventFired", timeout=self.timeout)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": True})
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: float = 60.0) -> Any:
+        """Poll a JavaScript expression until it is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not true after {timeout} s: {expression}")
+            time.sleep(0.2)
+
+    def set_files(self, selector: str, paths: list[Path]) -> None:
+        """Choose ``paths`` in the file input ``selector``, as a user picking files would."""
+        root = self.send("DOM.getDocument")["root"]["nodeId"]
+        node = self.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        if not node:
+            raise RuntimeError(f"no element matches {selector!r}")
+        self.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(p) for p in paths]})
+
+    def allow_downloads(self, folder: Path) -> None:
+        """Save the page's downloads into ``folder`` under their suggested names."""
+        self.pipe.send("Browser.setDownloadBehavior", {"behavior": "allow",
+                                                       "downloadPath": str(folder)})
+
+    def screenshot(self, path: Path, width: int = 1200) -> Path:
+        """A PNG of the whole page, ``width`` CSS pixels wide."""
+        metrics = {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": False}
+        self.send("Emulation.setDeviceMetricsOverride", metrics)
+        metrics["height"] = int(self.evaluate("document.documentElement.scrollHeight"))
+        self.send("Emulation.setDeviceMetricsOverride", metrics)
+        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        path.write_bytes(base64.b64decode(data["data"]))
+        return path
+
+    def problems(self) -> list[str]:
+        """Console errors, exceptions, error log entries and failed requests so far."""
+        return _console_problems(self.pipe.events)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.pipe.send("Browser.close", timeout=10)
+        except (RuntimeError, TimeoutError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.pipe.to_browser)
+        os.close(self.pipe.from_browser)
+        shutil.rmtree(self.user_data, ignore_errors=True)
+
+
 def load_page(chromium: str, page: Path, timeout: float = 90.0) -> PageReport:
     """Open ``page`` in headless Chromium, wait for ``load``, probe it, close.
 
@@ -132,45 +247,7 @@ def load_page(chromium: str, page: Path, timeout: float = 90.0) -> PageReport:
     timeout : float
         Seconds to wait for the browser and the page.
     """
-    user_data = tempfile.mkdtemp(prefix="lnfusion-chromium-")
-    to_r, to_w = os.pipe()      # we write commands into to_w; Chromium reads fd 3
-    from_r, from_w = os.pipe()  # Chromium writes fd 4; we read from_r
-
-    def child_fds() -> None:  # runs in the child before exec; dup2 makes 3, 4 inheritable
-        high_r = fcntl.fcntl(to_r, fcntl.F_DUPFD, 10)  # our ends may already sit on 3 or 4
-        high_w = fcntl.fcntl(from_w, fcntl.F_DUPFD, 10)
-        os.dup2(high_r, 3)
-        os.dup2(high_w, 4)
-
-    proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={user_data}", "about:blank"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=child_fds,
-                            close_fds=False)  # Python's own fds are non-inheritable anyway
-    os.close(to_r)
-    os.close(from_w)
-    pipe = _Pipe(proc, to_w, from_r)
-    try:
-        target = pipe.send("Target.createTarget", {"url": "about:blank"}, timeout=timeout)
-        session = pipe.send("Target.attachToTarget",
-                            {"targetId": target["targetId"], "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Page", "Network"):
-            pipe.send(f"{domain}.enable", session=session)
-        pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
-        pipe.wait_for("Page.loadEventFired", timeout=timeout)
-        result = pipe.send("Runtime.evaluate", {"expression": PROBE_JS, "returnByValue": True},
-                           session=session)
-        probe = json.loads(result["result"]["value"])
-        try:
-            pipe.send("Browser.close", timeout=10)
-        except (RuntimeError, TimeoutError):
-            pass
-        return PageReport(probe=probe, console_errors=_console_problems(pipe.events))
-    finally:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        os.close(to_w)
-        os.close(from_r)
-        shutil.rmtree(user_data, ignore_errors=True)
+    with Browser(chromium, timeout) as browser:
+        browser.open(page.resolve().as_uri())
+        probe = json.loads(browser.evaluate(PROBE_JS))
+        return PageReport(probe=probe, console_errors=browser.problems())

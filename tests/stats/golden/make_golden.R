@@ -301,6 +301,46 @@ for (rc in roc_cases) {
       list(method = "delong", paired = TRUE), htest_exp(tt))
 }
 
+# ---------------------------------------------------------------- two-class evaluation
+# A two-class task with named classes: probabilities of "malignant" from a reference
+# model (a) and two branches (b, c).  lnfusion.evaluation reports one AUC (ci.auc) and one
+# DeLong test per comparison (roc.test), Holm-adjusted across the branches only.  The
+# positive class "malignant" is the second declared class; with "benign" positive
+# (scores 1 - p) the AUCs and tests are identical.
+bin_y <- c("malignant", "benign", "benign", "malignant", "benign", "malignant", "malignant",
+           "benign", "benign", "malignant", "malignant", "benign", "malignant", "benign",
+           "benign", "malignant", "benign", "benign", "malignant", "benign", "malignant",
+           "malignant", "benign", "benign", "malignant", "malignant", "benign", "malignant",
+           "benign", "benign", "malignant", "benign", "benign", "malignant", "benign",
+           "malignant")
+bin_a <- c(0.48, 0.17, 0.02, 0.6, 0.37, 0.55, 0.74, 0.29, 0.4, 0.69, 0.4, 0.44, 0.86, 0.39,
+           0.3, 0.91, 0.5, 0.4, 0.58, 0.3, 0.56, 0.61, 0.18, 0.53, 0.45, 0.91, 0.48, 0.79,
+           0.59, 0.37, 0.58, 0.36, 0.29, 0.74, 0.26, 0.67)
+bin_b <- c(0.24, 0.42, 0.87, 0.66, 0.6, 0.69, 0.66, 0.69, 0.52, 0.79, 0.76, 0.25, 0.74, 0.25,
+           0.31, 0.36, 0.02, 0.7, 0.19, 0.52, 0.48, 0.53, 0.51, 0.61, 0.55, 0.31, 0.35, 0.58,
+           0.65, 0.55, 0.75, 0.23, 0.74, 0.59, 0.14, 0.59)
+bin_c <- c(0.53, 0.52, 0.37, 0.52, 0.23, 0.54, 0.8, 0.5, 0.63, 0.63, 0.66, 0.46, 0.25, 0.59,
+           0.52, 0.68, 0.08, 0.07, 0.4, 0.33, 0.64, 0.57, 0.52, 0.29, 0.64, 0.66, 0.29, 0.92,
+           0.53, 0.66, 0.46, 0.27, 0.35, 0.56, 0.55, 0.63)
+for (positive in c("malignant", "benign")) {
+  lv <- if (positive == "malignant") c("benign", "malignant") else c("malignant", "benign")
+  sc <- function(p) if (positive == "malignant") p else 1 - p
+  ra <- roc(bin_y, sc(bin_a), levels = lv, direction = "<", quiet = TRUE)
+  rb <- roc(bin_y, sc(bin_b), levels = lv, direction = "<", quiet = TRUE)
+  rcc <- roc(bin_y, sc(bin_c), levels = lv, direction = "<", quiet = TRUE)
+  tab <- roc.test(ra, rb, method = "delong", paired = TRUE)
+  tac <- roc.test(ra, rcc, method = "delong", paired = TRUE)
+  add(paste0("binary_eval_", positive), "binary evaluation",
+      list(y = arr(bin_y), p_a = arr(bin_a), p_b = arr(bin_b), p_c = arr(bin_c),
+           classes = arr(c("benign", "malignant"))),
+      list(positive_class = positive, method = "delong", paired = TRUE),
+      list(auc = arr(c(as.numeric(auc(ra)), as.numeric(auc(rb)), as.numeric(auc(rcc)))),
+           ci_a = arr(as.vector(ci.auc(ra, method = "delong"))[c(1, 3)]),
+           ci_b = arr(as.vector(ci.auc(rb, method = "delong"))[c(1, 3)]),
+           test_ab = htest_exp(tab), test_ac = htest_exp(tac),
+           p_holm = arr(p.adjust(c(tab$p.value, tac$p.value), method = "holm"))))
+}
+
 # ---------------------------------------------------------------- p.adjust
 adj <- list()
 for (m in p.adjust.methods) adj[[m]] <- arr(p.adjust(pv, method = m))
