@@ -200,21 +200,26 @@ def head_probas(arrays: dict[str, np.ndarray], heads, inner_cvs, seed: int) -> d
 
 
 # ---------------------------------------------------------------------------------- bare arm
-def bare_images(cohort, image_size: int) -> np.ndarray:
-    """(N, 1, S, S) uint8: grey, cropped to the ROI box, aspect kept, padded black (PIL only)."""
+def roi_square(path: str, roi, image_size: int) -> np.ndarray:
+    """(S, S) uint8: one image, grey, cropped to its ROI box (if any), aspect kept, padded black (PIL only)."""
     from PIL import Image
 
+    im = Image.open(path).convert("L")
+    if roi is not None:
+        im = im.crop(tuple(roi))
+    scale = image_size / max(im.size)
+    w, h = max(1, round(im.width * scale)), max(1, round(im.height * scale))
+    im = im.resize((w, h), Image.BILINEAR)
+    canvas = Image.new("L", (image_size, image_size))
+    canvas.paste(im, ((image_size - w) // 2, (image_size - h) // 2))
+    return np.asarray(canvas)
+
+
+def bare_images(cohort, image_size: int) -> np.ndarray:
+    """(N, 1, S, S) uint8: the first B-mode image of each case, as :func:`roi_square` makes it."""
     out = np.zeros((len(cohort), 1, image_size, image_size), dtype=np.uint8)
     for i, (paths, rois) in enumerate(zip(cohort.images("bmode"), cohort.rois("bmode"))):
-        im = Image.open(paths[0]).convert("L")
-        if rois[0] is not None:
-            im = im.crop(tuple(rois[0]))
-        scale = image_size / max(im.size)
-        w, h = max(1, round(im.width * scale)), max(1, round(im.height * scale))
-        im = im.resize((w, h), Image.BILINEAR)
-        canvas = Image.new("L", (image_size, image_size))
-        canvas.paste(im, ((image_size - w) // 2, (image_size - h) // 2))
-        out[i, 0] = np.asarray(canvas)
+        out[i, 0] = roi_square(paths[0], rois[0], image_size)
     return out
 
 
