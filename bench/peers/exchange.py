@@ -135,3 +135,25 @@ def timed(fn: Callable, *args, **kwargs) -> tuple[object, float]:
     t0 = time.perf_counter()
     value = fn(*args, **kwargs)
     return value, time.perf_counter() - t0
+
+
+def peer_main(doc: str, run: Callable, argv=None, extra: Callable | None = None) -> int:
+    """The command line every peer script shares: ``--data --out --threads --probe``.
+
+    Calls ``run(data, out, probe, threads, **options)``; ``extra(parser)`` may add
+    options of its own, passed to ``run`` by name.
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--probe", action="store_true")
+    common = {"data", "out", "threads", "probe"}
+    if extra is not None:
+        extra(p)
+    args = vars(p.parse_args(argv))
+    options = {k: v for k, v in args.items() if k not in common}
+    run(args["data"], args["out"], args["probe"], args["threads"], **options)
+    return 0

@@ -15,7 +15,6 @@ Needs autogluon.multimodal and autogluon.tabular (its own venv; see run_peers.py
 """
 from __future__ import annotations
 
-import argparse
 import inspect
 import shutil
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exchange import CAPABILITIES, Recorder, descriptor_frame, outer_folds, read_task  # noqa: E402
+from exchange import CAPABILITIES, Recorder, descriptor_frame, outer_folds, peer_main, read_task  # noqa: E402
 
 LABEL = "label__"
 
@@ -203,15 +202,10 @@ def run_probes(table, spec, rec: Recorder, threads: int, work: Path, tabular: bo
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--tabular", action="store_true", help="TabularPredictor on the descriptors only")
-    p.add_argument("--probe", action="store_true")
-    args = p.parse_args(argv)
-    run(args.data, args.out, args.probe, args.threads, args.tabular)
-    return 0
+    def tabular(p):
+        p.add_argument("--tabular", action="store_true", help="TabularPredictor on the descriptors only")
+
+    return peer_main(__doc__, run, argv, extra=tabular)
 
 
 if __name__ == "__main__":

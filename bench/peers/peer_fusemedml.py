@@ -15,7 +15,6 @@ each modality more would be another channel of the same backbone.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exchange import CAPABILITIES, Recorder, load_images, outer_folds, read_task  # noqa: E402
+from exchange import CAPABILITIES, Recorder, load_images, outer_folds, peer_main, read_task  # noqa: E402
 from peer_fusilli import image_modality, tabular  # noqa: E402  (same table preparation as fusilli)
 
 
@@ -167,14 +166,7 @@ def run_probes(table, spec, rec: Recorder, imgs, work: Path) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--probe", action="store_true")
-    args = p.parse_args(argv)
-    run(args.data, args.out, args.probe, args.threads)
-    return 0
+    return peer_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

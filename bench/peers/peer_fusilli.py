@@ -16,7 +16,6 @@ are predicted afterwards with the trained network.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from exchange import (  # noqa: E402
     load_images,
     one_hot,
     outer_folds,
+    peer_main,
     read_task,
 )
 
@@ -185,14 +185,7 @@ def run_probes(table, spec, rec: Recorder, imgs: np.ndarray, work: Path) -> None
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--probe", action="store_true")
-    args = p.parse_args(argv)
-    run(args.data, args.out, args.probe, args.threads)
-    return 0
+    return peer_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ predictions) on each outer fold's training patients and predicts its test patien
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exchange import CAPABILITIES, Recorder, outer_folds, read_task  # noqa: E402
+from exchange import CAPABILITIES, Recorder, outer_folds, peer_main, read_task  # noqa: E402
 
 
 def load_cohort(spec: dict):
@@ -120,14 +119,7 @@ def run_probes(cohort, spec: dict, rec: Recorder) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--probe", action="store_true")
-    args = p.parse_args(argv)
-    run(args.data, args.out, args.probe, args.threads)
-    return 0
+    return peer_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

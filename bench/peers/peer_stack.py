@@ -14,7 +14,6 @@ Needs torch, timm, scikit-learn, pandas, pillow (its own venv; see run_peers.py)
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from exchange import (  # noqa: E402
     load_images,
     one_hot,
     outer_folds,
+    peer_main,
     read_task,
 )
 
@@ -176,14 +176,7 @@ def run_probes(table, spec, rec: Recorder) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--probe", action="store_true")
-    args = p.parse_args(argv)
-    run(args.data, args.out, args.probe, args.threads)
-    return 0
+    return peer_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":
