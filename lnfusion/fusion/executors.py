@@ -156,7 +156,8 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], labels: Sequence[s
     tasks : sequence of tuple
         Arguments of each call, after ``shared``.
     labels : sequence of str
-        A name per task for errors (e.g. ``"branch 'bmode', fold 3"``).
+        A name per task, for progress lines and errors (e.g. ``"bmode, fold3"``:
+        ``"branch fit 3/12: bmode, fold3"``, ``"branch fit bmode, fold3 failed on Ray"``).
     shared : tuple
         Arguments every call starts with (shipped once to Ray's object store).
     executor : str, dict or ExecutorSpec
@@ -188,7 +189,7 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], labels: Sequence[s
     if len(labels) != len(tasks):
         raise ValueError(f"{len(labels)} labels for {len(tasks)} tasks")
     if spec.kind == "ray":
-        return _run_ray(fn, tasks, labels, shared, spec,
+        return _run_ray(fn, tasks, [f"{desc} {label}" for label in labels], shared, spec,
                         [False] * len(tasks) if uses_gpu is None else list(uses_gpu))
     if spec.kind == "processes" and n_jobs not in (None, 1) and len(tasks) > 1:
         from joblib import Parallel, delayed

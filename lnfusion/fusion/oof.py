@@ -231,8 +231,7 @@ def cross_fit(branches: Mapping[str, Any], cohort: Any, y: np.ndarray, n_classes
         threads = default_threads(n_jobs if spec.kind == "processes" else 1)
     jobs = [(b, branches[b], train, test, n_classes, embed, part, threads)
             for b, train, test, part in tasks]
-    labels = [f"branch {b!r}, " + ("refit on all nodes" if part == "all" else f"inner {part}")
-              for b, _, _, part in tasks]
+    labels = [f"{b}, {part}" for b, _, _, part in tasks]  # "bmode, fold3"; "bmode, all": the refit
     results = run_tasks(_fit_task, jobs, labels, shared=(cohort, y), executor=spec,
                         n_jobs=n_jobs, uses_gpu=[_uses_gpu(branches[b]) for b, *_ in tasks],
                         progress=progress)

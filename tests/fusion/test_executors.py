@@ -82,15 +82,15 @@ def test_ray_retries_a_failed_task_and_names_one_that_fails_for_good(ray_cluster
             raise OSError("transient failure")
         return x * 2
 
-    assert run_tasks(flaky, [(21,)], ["branch 'bmode', inner fold2"], shared=(str(tmp_path),),
+    assert run_tasks(flaky, [(21,)], ["bmode, fold2"], shared=(str(tmp_path),),
                      executor={"kind": "ray", "max_retries": 1}) == [42]
     assert marker.exists()
 
     def broken(x):
         raise ValueError(f"bad input {x}")
 
-    with pytest.raises(FitTaskError, match=r"branch 'cdfi', inner fold3 failed on Ray.*bad input 7"):
-        run_tasks(broken, [(7,), (1,)], ["branch 'cdfi', inner fold3", "branch 'tabular', inner fold3"],
+    with pytest.raises(FitTaskError, match=r"branch fit cdfi, fold3 failed on Ray.*bad input 7"):
+        run_tasks(broken, [(7,), (1,)], ["cdfi, fold3", "tabular, fold3"],
                   executor="ray")
 
 
