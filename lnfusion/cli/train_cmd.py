@@ -44,7 +44,7 @@ def _split_kind(data: Any) -> str:
         return f"manifest column {data.split_column!r}"
     if data.test_patients is not None:
         return f"ids listed in {data.test_patients}"
-    if data.test_size > 0:
+    if data.test_size:
         return f"random, test_size {data.test_size:g}, random_state {data.random_state}"
     return "test_size 0: none"
 

@@ -90,8 +90,10 @@ class DataSettings(JsonConfig):
     manifest : str
     schema : str or None
         Default: ``schema.json`` beside the manifest.
-    test_size : float, default 0.2
-        Fraction of the patients (per class) held out at random; 0 holds out none.
+    test_size : float or None, default 0.2
+        Fraction of the patients (per class) held out at random; 0 holds out
+        none.  None (and so recorded in ``train_config.json``) when a
+        predefined split below decides the test patients.
     random_state : int, default 0
         Seed of that random split.
     split_column : str or None
@@ -104,7 +106,7 @@ class DataSettings(JsonConfig):
 
     manifest: str
     schema: str | None = None
-    test_size: float = 0.2
+    test_size: float | None = 0.2
     random_state: int = 0
     split_column: str | None = None
     test_patients: str | None = None
@@ -113,6 +115,11 @@ class DataSettings(JsonConfig):
         if self.split_column is not None and self.test_patients is not None:
             raise ConfigError("data: give split_column or test_patients, not both (each one "
                               "decides the test patients)")
+        if self.split_column is not None or self.test_patients is not None:
+            object.__setattr__(self, "test_size", None)  # replaced: recorded as null, never read
+        elif self.test_size is None:
+            raise ConfigError("data: test_size is None without a predefined split "
+                              "(split_column or test_patients); expected a number in [0.0, 1.0)")
 
     def split(self, cohort: Any) -> tuple[Any, Any]:
         """Training and test node positions of ``cohort`` under these settings.
@@ -143,7 +150,7 @@ class DataSettings(JsonConfig):
         elif self.test_patients is not None:
             ids = read_patient_ids(self.test_patients)
             part = split_from_test_patients(ids, cohort.groups, source=self.test_patients)
-        elif self.test_size > 0:
+        elif self.test_size:
             part = split_patients(cohort.y, cohort.groups, test_size=self.test_size, val_size=0.0,
                                   random_state=self.random_state)
         else:

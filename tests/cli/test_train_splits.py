@@ -70,6 +70,9 @@ def test_test_patient_file_from_the_config_or_the_command_line(study, where):
     assert result.exit_code == 0, result.output
     assert _test_patients(study / "run") == set(TEST_IDS)
     assert "test_ids.txt" in result.output
+    # the record names what decided the test set, not the test_size it replaced
+    recorded = json.loads((study / "run" / "train_config.json").read_text(encoding="utf-8"))["data"]
+    assert recorded["test_size"] is None and recorded["test_patients"].endswith("test_ids.txt")
 
 
 def test_test_size_zero_holds_out_nobody(study):
