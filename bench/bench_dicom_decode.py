@@ -87,19 +87,10 @@ def main() -> None:
                 print(f"| {syntax} | {'RGB' if colour else 'grey'} | {rate:.0f} | {kib:.0f} | "
                       f"{errors.mean():.2f} / {errors.max()} |")
         # a cine loop: every frame read by reference (the decoder reads one frame of the file)
-        from pydicom import uid
-        from pydicom.dataset import Dataset, FileMetaDataset
-
-        from lnfusion.datasets.scanner_dicom import set_pixels
+        from lnfusion.datasets.scanner_dicom import set_pixels, ultrasound_dataset
 
         cine = np.stack([frame(args.size, False, rng) for _ in range(args.frames)])
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = uid.UltrasoundMultiFrameImageStorage
-        meta.MediaStorageSOPInstanceUID = uid.generate_uid()
-        meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds = ultrasound_dataset(multiframe=True)
         set_pixels(ds, cine, syntax="rle")
         path = root / "cine.dcm"
         ds.save_as(path, enforce_file_format=True)

@@ -42,17 +42,7 @@ def write_dicom(path, arr, photometric="MONOCHROME2", bits=8, frames=False, synt
     :func:`lnfusion.datasets.scanner_dicom.set_pixels`).  ``regions`` is a list of :func:`us_region`
     items.  ``tags`` set further elements or replace the identifying ones.
     """
-    from pydicom import uid
-    from pydicom.dataset import Dataset, FileMetaDataset
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = uid.UltrasoundImageStorage
-    meta.MediaStorageSOPInstanceUID = uid.generate_uid()
-    meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = scanner_dicom.ultrasound_dataset()
     ds.PatientName = PATIENT_NAME
     ds.PatientID = PATIENT_ID
     ds.PatientBirthDate = "19770101"

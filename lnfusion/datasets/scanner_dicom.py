@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SYNTAXES", "LOSSY_SYNTAXES", "set_pixels", "write_scanner_dicom", "scanner_frame"]
+__all__ = ["SYNTAXES", "LOSSY_SYNTAXES", "ultrasound_dataset", "set_pixels", "write_scanner_dicom",
+           "scanner_frame"]
 
 #: Short names of the transfer syntaxes :func:`set_pixels` writes -> pydicom UID names.
 SYNTAXES: dict[str, str] = {
@@ -112,6 +113,37 @@ def scanner_frame(image: np.ndarray, text: str) -> tuple[np.ndarray, tuple[int, 
     return frame, (side, band, side + w, band + h)
 
 
+def ultrasound_dataset(multiframe: bool = False, uid_from: list[str] | None = None) -> Any:
+    """An empty ultrasound DICOM dataset with its file meta (explicit VR little endian) and SOP ids.
+
+    Parameters
+    ----------
+    multiframe : bool
+        SOP class Ultrasound Multi-frame Image Storage instead of Ultrasound Image Storage.
+    uid_from : list of str, optional
+        Derive the SOP instance UID from these strings (the same file gets the
+        same UID every time); default a random UID.
+
+    Returns
+    -------
+    pydicom.Dataset
+        Pixel data still to be set (:func:`set_pixels`).
+    """
+    from pydicom import uid
+    from pydicom.dataset import Dataset, FileMetaDataset
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = (uid.UltrasoundMultiFrameImageStorage if multiframe
+                                    else uid.UltrasoundImageStorage)
+    meta.MediaStorageSOPInstanceUID = uid.generate_uid(entropy_srcs=uid_from)
+    meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    return ds
+
+
 def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str,
                         syntax: str = "rle") -> Path:
     """Write ``image`` (uint8 (H, W) grey or (H, W, 3) RGB) as a scanner's DICOM frame.
@@ -131,18 +163,10 @@ def write_scanner_dicom(path: str | os.PathLike, image: np.ndarray, text: str,
     -------
     pathlib.Path
     """
-    from pydicom import uid
-    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.dataset import Dataset
 
     frame, (x0, y0, x1, y1) = scanner_frame(np.asarray(image, dtype=np.uint8), text)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = uid.UltrasoundImageStorage
-    meta.MediaStorageSOPInstanceUID = uid.generate_uid(entropy_srcs=[Path(path).name, text])
-    meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = ultrasound_dataset(uid_from=[Path(path).name, text])
     ds.Modality = "US"
     ds.PatientName = "SIMULATED"
     region = Dataset()
