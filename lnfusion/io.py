@@ -75,6 +75,17 @@ def _real(path: str | os.PathLike) -> str:
     return os.path.realpath(os.path.abspath(os.fspath(path)))
 
 
+def _folders_above(real: str) -> Iterator[str]:
+    """The folders above the resolved path ``real``, nearest first, up to the root."""
+    parent = os.path.dirname(real)
+    while True:
+        yield parent
+        up = os.path.dirname(parent)
+        if up == parent:
+            return
+        parent = up
+
+
 class _Inputs:
     """One command's inputs, indexed so a check costs a few dictionary look-ups."""
 
@@ -86,13 +97,10 @@ class _Inputs:
         for p in paths:
             shown, real = os.fspath(p), _real(p)
             self.inputs.setdefault(real, shown)
-            parent = os.path.dirname(real)
-            while parent not in self.above:
-                self.above[parent] = shown
-                up = os.path.dirname(parent)
-                if up == parent:
+            for parent in _folders_above(real):
+                if parent in self.above:  # and every folder above it too
                     break
-                parent = up
+                self.above[parent] = shown
             try:
                 st = os.stat(real)
             except OSError:
@@ -108,14 +116,9 @@ class _Inputs:
             return f"it is the input {self.inputs[real]!r} of this command"
         if real in self.above:
             return f"it contains the input {self.above[real]!r} of this command"
-        parent = os.path.dirname(real)
-        while True:
+        for parent in _folders_above(real):
             if parent in self.folders:
                 return f"it lies inside the input folder {self.folders[parent]!r} of this command"
-            up = os.path.dirname(parent)
-            if up == parent:
-                break
-            parent = up
         try:
             st = os.stat(real)
         except OSError:
